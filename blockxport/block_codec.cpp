@@ -1,0 +1,106 @@
+#include "blockxport/block_codec.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace blockxport {
+
+void BlockBuilder::start(std::span<std::byte> block) {
+  block_ = block;
+  used_ = kBlockHeaderBytes;
+  payload_ = 0;
+  records_ = 0;
+}
+
+size_t BlockBuilder::append(FrameSpan frame, size_t offset) {
+  if (full()) return 0;
+  size_t room = block_.size() - used_ - kRecordHeaderBytes;
+  size_t take = std::min(room, frame.size() - offset);
+  uint16_t flags = 0;
+  if (offset == 0) flags |= kRecordFirst;
+  if (offset + take == frame.size()) flags |= kRecordLast;
+  encode_record_header(RecordHeader{static_cast<uint32_t>(take), flags}, block_.data() + used_);
+  std::memcpy(block_.data() + used_ + kRecordHeaderBytes, frame.data() + offset, take);
+  used_ += static_cast<uint32_t>(kRecordHeaderBytes + take);
+  payload_ += static_cast<uint32_t>(take);
+  ++records_;
+  return take;
+}
+
+void BlockBuilder::seal(BlockHeader header, uint32_t dirty_bytes) {
+  if (dirty_bytes > used_) std::memset(block_.data() + used_, 0, dirty_bytes - used_);
+  header.valid_bytes = used_;
+  header.record_count = records_;
+  seal_block(header, block_);
+}
+
+FrameAssembler::FrameAssembler() {
+  partial_[0].resize(kMaxFrameBytes);
+  partial_[1].resize(kMaxFrameBytes);
+}
+
+uint32_t FrameAssembler::abandon() {
+  bool was_open = open_;
+  open_ = false;
+  partial_length_ = 0;
+  return was_open ? 1 : 0;
+}
+
+FrameAssembler::Result FrameAssembler::take(std::span<const std::byte> block, const BlockHeader& header,
+                                            bool continuous, std::vector<FrameSpan>& out) {
+  Result result;
+  if (!continuous) result.dropped_partials += abandon();
+
+  // First pass: the records must exactly tile valid_bytes, or nothing in the block is trusted.
+  size_t pos = kBlockHeaderBytes;
+  for (uint32_t i = 0; i < header.record_count; ++i) {
+    if (pos + kRecordHeaderBytes > header.valid_bytes) return Result{false, 0, result.dropped_partials};
+    RecordHeader rec = decode_record_header(block.data() + pos);
+    bool first = rec.flags & kRecordFirst, last = rec.flags & kRecordLast;
+    bool flags_known = (rec.flags & ~(kRecordFirst | kRecordLast)) == 0;
+    // Only the first record may continue a frame, only the last may leave one open.
+    bool placement_ok = (first || i == 0) && (last || i + 1 == header.record_count);
+    if (!flags_known || !placement_ok || rec.length == 0 || pos + kRecordHeaderBytes + rec.length > header.valid_bytes)
+      return Result{false, 0, result.dropped_partials};
+    pos += kRecordHeaderBytes + rec.length;
+  }
+  if (pos != header.valid_bytes) return Result{false, 0, result.dropped_partials};
+
+  pos = kBlockHeaderBytes;
+  for (uint32_t i = 0; i < header.record_count; ++i) {
+    RecordHeader rec = decode_record_header(block.data() + pos);
+    FrameSpan bytes = block.subspan(pos + kRecordHeaderBytes, rec.length);
+    pos += kRecordHeaderBytes + rec.length;
+    bool first = rec.flags & kRecordFirst, last = rec.flags & kRecordLast;
+
+    if (first) {
+      result.dropped_partials += abandon();
+      if (last) {
+        out.push_back(bytes);
+        ++result.frames;
+        continue;
+      }
+      // A frame completed from partial_[current_] earlier in this block may still be in `out`.
+      current_ ^= 1;
+      open_ = true;
+    } else if (!open_) {
+      ++result.dropped_partials;  // the tail of a frame whose head we never saw
+      continue;
+    }
+    if (partial_length_ + bytes.size() > kMaxFrameBytes) {
+      result.dropped_partials += abandon();
+      continue;
+    }
+    std::memcpy(partial_[current_].data() + partial_length_, bytes.data(), bytes.size());
+    partial_length_ += bytes.size();
+    if (last) {
+      out.emplace_back(partial_[current_].data(), partial_length_);
+      ++result.frames;
+      open_ = false;
+      partial_length_ = 0;
+    }
+  }
+  return result;
+}
+
+}  // namespace blockxport

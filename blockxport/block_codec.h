@@ -1,0 +1,75 @@
+// Packing frames into a block (records, fragments) and unpacking them again.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "blockxport/format.h"
+
+namespace blockxport {
+
+// Large enough for a 64 KiB GSO super-frame with its Ethernet and virtio-net headers.
+inline constexpr size_t kMaxFrameBytes = 128 * 1024;
+
+using FrameSpan = std::span<const std::byte>;
+
+// Fills one block buffer with records. A frame that does not fit in what is left is split: its
+// first part ends this block and the rest starts the next one (so blocks are always full when
+// traffic is heavy, whatever the frame size).
+class BlockBuilder {
+ public:
+  void start(std::span<std::byte> block);
+  // Appends frame[offset, ...) as one record, as much as fits. Returns the bytes taken; 0 means
+  // the block is full. The record is flagged first/last from offset and what fit.
+  size_t append(FrameSpan frame, size_t offset);
+  bool empty() const { return records_ == 0; }
+  bool full() const { return used_ + kRecordHeaderBytes >= block_.size(); }
+  // Frame bytes one more record could take.
+  size_t room() const { return full() ? 0 : block_.size() - used_ - kRecordHeaderBytes; }
+  uint32_t used_bytes() const { return used_; }
+  uint32_t payload_bytes() const { return payload_; }
+  uint32_t record_count() const { return records_; }
+  // Encodes the header and checksum and zeroes padding up to `dirty_bytes` (what the buffer's
+  // previous use left behind), so the block on disk is header, records, zeros.
+  void seal(BlockHeader header, uint32_t dirty_bytes);
+
+ private:
+  std::span<std::byte> block_;
+  uint32_t used_ = 0;
+  uint32_t payload_ = 0;
+  uint32_t records_ = 0;
+};
+
+// Walks the records of blocks already checked by decode_block and yields whole frames, joining
+// fragments that span blocks. Frames are views into the block or into an internal buffer and
+// stay valid until the next call to take().
+class FrameAssembler {
+ public:
+  FrameAssembler();
+
+  struct Result {
+    bool well_formed = true;        // false: records contradict the header (counted as corrupt)
+    uint32_t frames = 0;            // frames appended to the output
+    uint32_t dropped_partials = 0;  // fragments thrown away because their frame cannot complete
+  };
+
+  // Appends the block's complete frames to `out`. `continuous` says the block directly follows
+  // the previous one given to take(); when false, a frame left open is dropped.
+  Result take(std::span<const std::byte> block, const BlockHeader& header, bool continuous,
+              std::vector<FrameSpan>& out);
+
+  // Forget a frame left open (the reader jumped); returns 1 when one was dropped.
+  uint32_t abandon();
+
+ private:
+  // Two buffers, so a frame completed by a block's first record survives a new frame started by
+  // the same block's last record.
+  std::vector<std::byte> partial_[2];
+  int current_ = 0;
+  size_t partial_length_ = 0;
+  bool open_ = false;
+};
+
+}  // namespace blockxport

@@ -1,0 +1,311 @@
+#include "blockxport/format.h"
+
+#include <uuid/uuid.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "blockxport/crc32c.h"
+#include "blockxport/le.h"
+
+namespace blockxport {
+namespace {
+
+constexpr std::array<char, 8> kSuperblockMagic = {'V', 'N', 'I', 'C', 'S', 'U', 'P', 'R'};
+constexpr std::array<char, 8> kStateMagic = {'V', 'N', 'I', 'C', 'S', 'T', 'A', 'T'};
+constexpr uint32_t kBlockMagic = 0x4B424E56;  // "VNBK" as bytes on disk
+
+// Superblock field offsets (docs/FORMAT.md, "Superblock").
+namespace sb {
+constexpr size_t magic = 0x000, version = 0x008, encoded_bytes = 0x00C, uuid = 0x010, block_size = 0x020,
+                 slot_count = 0x024, ring_blocks = 0x028, state_table_offset = 0x030, state_stride = 0x038,
+                 reserved0 = 0x03C, rings_offset = 0x040, created = 0x048, label = 0x050, crc = 0x0FC;
+}  // namespace sb
+
+// State record field offsets (docs/FORMAT.md, "State record").
+namespace st {
+constexpr size_t magic = 0x000, version = 0x008, slot = 0x00C, uuid = 0x010, epoch = 0x020, status = 0x028,
+                 reserved0 = 0x02C, heartbeat = 0x030, head = 0x038, monotonic = 0x040, first_sequence = 0x048,
+                 acks = 0x050, crc = 0x250;
+}  // namespace st
+
+// Block header field offsets (docs/FORMAT.md, "Block").
+namespace bh {
+constexpr size_t magic = 0x00, version = 0x04, flags = 0x06, slot = 0x08, record_count = 0x0C, epoch = 0x10,
+                 sequence = 0x18, timestamp = 0x20, valid_bytes = 0x28, reserved0 = 0x2C, volume_tag = 0x30,
+                 reserved1 = 0x38, crc = 0x3C;
+}  // namespace bh
+
+static_assert(sb::crc + 4 == kSuperblockBytes);
+static_assert(st::acks + 8 * kMaxSlots == st::crc && st::crc + 4 == kStateRecordBytes);
+static_assert(bh::crc + 4 == kBlockHeaderBytes);
+
+bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+bool all_zero(std::span<const std::byte> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](std::byte b) { return b == std::byte{0}; });
+}
+
+template <size_t N>
+bool magic_matches(const std::byte* p, const std::array<char, N>& magic) {
+  return std::memcmp(p, magic.data(), N) == 0;
+}
+
+uint32_t crc_of_prefix(std::span<const std::byte> in, size_t length) { return crc32c(in.first(length)); }
+
+}  // namespace
+
+uint64_t rings_offset_for(uint32_t block_size, uint32_t slot_count) {
+  uint64_t end_of_state = kStateTableOffset + uint64_t{slot_count} * kStateRecordStride;
+  return (end_of_state + block_size - 1) / block_size * block_size;
+}
+
+uint64_t Superblock::rings_offset() const { return rings_offset_for(block_size, slot_count); }
+uint64_t Superblock::ring_offset(uint32_t slot) const {
+  return rings_offset() + uint64_t{slot} * ring_blocks * block_size;
+}
+uint64_t Superblock::block_offset(uint32_t slot, uint64_t sequence) const {
+  return ring_offset(slot) + (sequence % ring_blocks) * block_size;
+}
+uint64_t Superblock::state_record_offset(uint32_t slot) const {
+  return kStateTableOffset + uint64_t{slot} * kStateRecordStride;
+}
+uint64_t Superblock::state_table_bytes() const { return uint64_t{slot_count} * kStateRecordStride; }
+uint64_t Superblock::required_volume_bytes() const { return ring_offset(slot_count); }
+uint64_t Superblock::volume_tag() const { return le::u64(uuid.data()); }
+
+void encode_superblock(const Superblock& s, std::span<std::byte, kSuperblockBytes> out) {
+  std::fill(out.begin(), out.end(), std::byte{0});
+  std::byte* p = out.data();
+  std::memcpy(p + sb::magic, kSuperblockMagic.data(), kSuperblockMagic.size());
+  le::store<uint32_t>(p + sb::version, s.format_version);
+  le::store<uint32_t>(p + sb::encoded_bytes, static_cast<uint32_t>(kSuperblockBytes));
+  std::memcpy(p + sb::uuid, s.uuid.data(), s.uuid.size());
+  le::store<uint32_t>(p + sb::block_size, s.block_size);
+  le::store<uint32_t>(p + sb::slot_count, s.slot_count);
+  le::store<uint64_t>(p + sb::ring_blocks, s.ring_blocks);
+  le::store<uint64_t>(p + sb::state_table_offset, kStateTableOffset);
+  le::store<uint32_t>(p + sb::state_stride, kStateRecordStride);
+  le::store<uint64_t>(p + sb::rings_offset, s.rings_offset());
+  le::store<uint64_t>(p + sb::created, s.created_unix_ns);
+  std::memcpy(p + sb::label, s.label.data(), std::min(s.label.size(), kLabelBytes - 1));
+  le::store<uint32_t>(p + sb::crc, crc_of_prefix(out, sb::crc));
+}
+
+SuperblockDecode decode_superblock(std::span<const std::byte> in) {
+  SuperblockDecode result;
+  auto fail = [&](DecodeError error, std::string message) {
+    result.error = error;
+    result.message = std::move(message);
+    return result;
+  };
+  if (in.size() < kSuperblockBytes) return fail(DecodeError::bad_field, "superblock truncated");
+  const std::byte* p = in.data();
+  if (all_zero(in.first(kSuperblockBytes))) return fail(DecodeError::all_zero, "not formatted (all zeros)");
+  if (!magic_matches(p + sb::magic, kSuperblockMagic))
+    return fail(DecodeError::bad_magic, "not a vnic volume (bad superblock magic)");
+  uint32_t version = le::u32(p + sb::version);
+  if (version != kFormatVersion)
+    return fail(
+        DecodeError::bad_version,
+        fmt::format("format version {} is not supported (this build reads version {})", version, kFormatVersion));
+  uint32_t stored_crc = le::u32(p + sb::crc);
+  uint32_t actual_crc = crc_of_prefix(in, sb::crc);
+  if (stored_crc != actual_crc)
+    return fail(DecodeError::bad_checksum,
+                fmt::format("superblock checksum mismatch (stored {:08x}, computed {:08x})", stored_crc, actual_crc));
+
+  Superblock& s = result.superblock;
+  s.format_version = version;
+  std::memcpy(s.uuid.data(), p + sb::uuid, s.uuid.size());
+  s.block_size = le::u32(p + sb::block_size);
+  s.slot_count = le::u32(p + sb::slot_count);
+  s.ring_blocks = le::u64(p + sb::ring_blocks);
+  s.created_unix_ns = le::u64(p + sb::created);
+  const char* label = reinterpret_cast<const char*>(p + sb::label);
+  s.label.assign(label, strnlen(label, kLabelBytes));
+
+  if (le::u32(p + sb::encoded_bytes) != kSuperblockBytes)
+    return fail(DecodeError::bad_field, "superblock length field is wrong");
+  if (!is_power_of_two(s.block_size) || s.block_size < kMinBlockSize || s.block_size > kMaxBlockSize)
+    return fail(DecodeError::bad_field, fmt::format("block size {} is not a power of two between {} and {}",
+                                                    s.block_size, kMinBlockSize, kMaxBlockSize));
+  if (s.slot_count < 1 || s.slot_count > kMaxSlots)
+    return fail(DecodeError::bad_field, fmt::format("slot count {} is not between 1 and {}", s.slot_count, kMaxSlots));
+  if (s.ring_blocks < kMinRingBlocks || s.ring_blocks > (uint64_t{1} << 40))
+    return fail(DecodeError::bad_field, fmt::format("ring length {} blocks is out of range", s.ring_blocks));
+  if (le::u64(p + sb::state_table_offset) != kStateTableOffset || le::u32(p + sb::state_stride) != kStateRecordStride)
+    return fail(DecodeError::bad_field, "state table placement is not the one this version uses");
+  if (le::u64(p + sb::rings_offset) != s.rings_offset())
+    return fail(DecodeError::bad_field, "rings offset does not match block size and slot count");
+  if (s.label.size() == kLabelBytes) return fail(DecodeError::bad_field, "label is not NUL-terminated");
+  return result;
+}
+
+void encode_state_record(const StateRecord& r, std::span<std::byte, kStateRecordBytes> out) {
+  std::fill(out.begin(), out.end(), std::byte{0});
+  std::byte* p = out.data();
+  std::memcpy(p + st::magic, kStateMagic.data(), kStateMagic.size());
+  le::store<uint32_t>(p + st::version, kFormatVersion);
+  le::store<uint32_t>(p + st::slot, r.slot);
+  std::memcpy(p + st::uuid, r.uuid.data(), r.uuid.size());
+  le::store<uint64_t>(p + st::epoch, r.epoch);
+  le::store<uint32_t>(p + st::status, static_cast<uint32_t>(r.status));
+  le::store<uint64_t>(p + st::heartbeat, r.heartbeat);
+  le::store<uint64_t>(p + st::head, r.head_sequence);
+  le::store<uint64_t>(p + st::monotonic, r.writer_monotonic_ns);
+  le::store<uint64_t>(p + st::first_sequence, r.epoch_first_sequence);
+  for (size_t j = 0; j < kMaxSlots; ++j) le::store<uint64_t>(p + st::acks + 8 * j, r.acks[j]);
+  le::store<uint32_t>(p + st::crc, crc_of_prefix(out, st::crc));
+}
+
+StateRecordDecode decode_state_record(std::span<const std::byte> in) {
+  StateRecordDecode result;
+  auto fail = [&](DecodeError error, std::string message) {
+    result.error = error;
+    result.message = std::move(message);
+    return result;
+  };
+  if (in.size() < kStateRecordBytes) return fail(DecodeError::bad_field, "state record truncated");
+  const std::byte* p = in.data();
+  if (all_zero(in.first(kStateRecordBytes))) return fail(DecodeError::all_zero, "state record never written");
+  if (!magic_matches(p + st::magic, kStateMagic)) return fail(DecodeError::bad_magic, "bad state record magic");
+  uint32_t version = le::u32(p + st::version);
+  if (version != kFormatVersion)
+    return fail(DecodeError::bad_version, fmt::format("state record version {} is not supported", version));
+  if (le::u32(p + st::crc) != crc_of_prefix(in, st::crc))
+    return fail(DecodeError::bad_checksum, "state record checksum mismatch");
+  StateRecord& r = result.record;
+  r.slot = le::u32(p + st::slot);
+  std::memcpy(r.uuid.data(), p + st::uuid, r.uuid.size());
+  r.epoch = le::u64(p + st::epoch);
+  uint32_t status = le::u32(p + st::status);
+  r.heartbeat = le::u64(p + st::heartbeat);
+  r.head_sequence = le::u64(p + st::head);
+  r.writer_monotonic_ns = le::u64(p + st::monotonic);
+  r.epoch_first_sequence = le::u64(p + st::first_sequence);
+  for (size_t j = 0; j < kMaxSlots; ++j) r.acks[j] = le::u64(p + st::acks + 8 * j);
+  if (status > static_cast<uint32_t>(WriterStatus::clean_stop))
+    return fail(DecodeError::bad_field, fmt::format("state record status {} is unknown", status));
+  r.status = static_cast<WriterStatus>(status);
+  if (r.slot >= kMaxSlots)
+    return fail(DecodeError::bad_field, fmt::format("state record slot {} out of range", r.slot));
+  return result;
+}
+
+void seal_block(const BlockHeader& h, std::span<std::byte> block) {
+  std::byte* p = block.data();
+  le::store<uint32_t>(p + bh::magic, kBlockMagic);
+  le::store<uint16_t>(p + bh::version, static_cast<uint16_t>(kFormatVersion));
+  le::store<uint16_t>(p + bh::flags, h.flags);
+  le::store<uint32_t>(p + bh::slot, h.slot);
+  le::store<uint32_t>(p + bh::record_count, h.record_count);
+  le::store<uint64_t>(p + bh::epoch, h.epoch);
+  le::store<uint64_t>(p + bh::sequence, h.sequence);
+  le::store<uint64_t>(p + bh::timestamp, h.writer_timestamp_ns);
+  le::store<uint32_t>(p + bh::valid_bytes, h.valid_bytes);
+  le::store<uint32_t>(p + bh::reserved0, 0);
+  le::store<uint64_t>(p + bh::volume_tag, h.volume_tag);
+  le::store<uint32_t>(p + bh::reserved1, 0);
+  uint32_t crc = crc32c(block.first(bh::crc));
+  crc = crc32c(block.subspan(kBlockHeaderBytes, h.valid_bytes - kBlockHeaderBytes), crc);
+  le::store<uint32_t>(p + bh::crc, crc);
+}
+
+BlockDecode decode_block(std::span<const std::byte> data, uint32_t block_size) {
+  BlockDecode result;
+  if (data.size() < kBlockHeaderBytes) {
+    result.check = BlockCheck::need_more;
+    return result;
+  }
+  const std::byte* p = data.data();
+  uint32_t magic = le::u32(p + bh::magic);
+  if (magic != kBlockMagic) {
+    result.check = all_zero(data.first(kBlockHeaderBytes)) ? BlockCheck::empty : BlockCheck::bad_magic;
+    return result;
+  }
+  if (le::u16(p + bh::version) != kFormatVersion) {
+    result.check = BlockCheck::bad_version;
+    return result;
+  }
+  BlockHeader& h = result.header;
+  h.flags = le::u16(p + bh::flags);
+  h.slot = le::u32(p + bh::slot);
+  h.record_count = le::u32(p + bh::record_count);
+  h.epoch = le::u64(p + bh::epoch);
+  h.sequence = le::u64(p + bh::sequence);
+  h.writer_timestamp_ns = le::u64(p + bh::timestamp);
+  h.valid_bytes = le::u32(p + bh::valid_bytes);
+  h.volume_tag = le::u64(p + bh::volume_tag);
+  if (h.valid_bytes < kBlockHeaderBytes || h.valid_bytes > block_size) {
+    // Cannot trust valid_bytes to size a CRC; a torn header looks like this too.
+    result.check = BlockCheck::bad_length;
+    return result;
+  }
+  if (h.valid_bytes > data.size()) {
+    result.check = BlockCheck::need_more;
+    return result;
+  }
+  uint32_t crc = crc32c(data.first(bh::crc));
+  crc = crc32c(data.subspan(kBlockHeaderBytes, h.valid_bytes - kBlockHeaderBytes), crc);
+  result.check = crc == le::u32(p + bh::crc) ? BlockCheck::ok : BlockCheck::bad_checksum;
+  return result;
+}
+
+void encode_record_header(const RecordHeader& h, std::byte* out) {
+  le::store<uint32_t>(out, h.length);
+  le::store<uint16_t>(out + 4, h.flags);
+  le::store<uint16_t>(out + 6, 0);
+}
+
+RecordHeader decode_record_header(const std::byte* in) { return RecordHeader{le::u32(in), le::u16(in + 4)}; }
+
+std::string_view decode_error_name(DecodeError error) {
+  switch (error) {
+    case DecodeError::none:
+      return "ok";
+    case DecodeError::all_zero:
+      return "all zero";
+    case DecodeError::bad_magic:
+      return "bad magic";
+    case DecodeError::bad_version:
+      return "unsupported version";
+    case DecodeError::bad_checksum:
+      return "checksum mismatch";
+    case DecodeError::bad_field:
+      return "bad field";
+  }
+  return "unknown";
+}
+
+std::string_view block_check_name(BlockCheck check) {
+  switch (check) {
+    case BlockCheck::ok:
+      return "ok";
+    case BlockCheck::empty:
+      return "empty";
+    case BlockCheck::bad_magic:
+      return "bad magic";
+    case BlockCheck::bad_version:
+      return "unsupported version";
+    case BlockCheck::need_more:
+      return "need more";
+    case BlockCheck::bad_checksum:
+      return "checksum mismatch";
+    case BlockCheck::bad_length:
+      return "bad length";
+  }
+  return "unknown";
+}
+
+std::string format_uuid(const Uuid& uuid) {
+  uuid_t raw;
+  std::memcpy(raw, uuid.data(), sizeof(raw));
+  char text[37];
+  uuid_unparse_lower(raw, text);
+  return text;
+}
+
+}  // namespace blockxport

@@ -1,0 +1,155 @@
+// The on-volume format: superblock, state records and block headers. docs/FORMAT.md is the spec,
+// byte by byte; this file and format.cpp are the only places that encode or decode those bytes.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace blockxport {
+
+using Uuid = std::array<std::byte, 16>;
+
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kMinBlockSize = 4096;
+inline constexpr uint32_t kMaxBlockSize = 1u << 20;
+inline constexpr uint32_t kMaxSlots = 64;
+inline constexpr uint64_t kMinRingBlocks = 8;
+inline constexpr uint64_t kStateTableOffset = 4096;
+inline constexpr uint32_t kStateRecordStride = 4096;
+inline constexpr size_t kLabelBytes = 64;
+
+inline constexpr size_t kSuperblockBytes = 256;   // encoded length, CRC included
+inline constexpr size_t kStateRecordBytes = 596;  // encoded length, CRC included
+inline constexpr size_t kBlockHeaderBytes = 64;
+inline constexpr size_t kRecordHeaderBytes = 8;
+
+// ---- Superblock (offset 0) ----
+
+struct Superblock {
+  uint32_t format_version = kFormatVersion;
+  Uuid uuid{};
+  uint32_t block_size = 0;
+  uint32_t slot_count = 0;
+  uint64_t ring_blocks = 0;
+  uint64_t created_unix_ns = 0;
+  std::string label;  // at most kLabelBytes - 1 bytes
+
+  // Derived placement; never stored apart from the copy that decode checks.
+  uint64_t rings_offset() const;
+  uint64_t ring_offset(uint32_t slot) const;
+  uint64_t block_offset(uint32_t slot, uint64_t sequence) const;
+  uint64_t state_record_offset(uint32_t slot) const;
+  uint64_t state_table_bytes() const;
+  uint64_t required_volume_bytes() const;
+  // The first 8 bytes of the UUID, stamped into every block so a block from another volume (or
+  // from before a re-format) is never taken for one of ours.
+  uint64_t volume_tag() const;
+};
+
+// Rings start at the first block-size boundary after the state table.
+uint64_t rings_offset_for(uint32_t block_size, uint32_t slot_count);
+
+void encode_superblock(const Superblock& sb, std::span<std::byte, kSuperblockBytes> out);
+
+enum class DecodeError : uint8_t {
+  none,
+  all_zero,   // nothing was ever written here
+  bad_magic,  // something else was written here
+  bad_version,
+  bad_checksum,
+  bad_field,  // checksum fine, a field out of range (the message says which)
+};
+
+struct SuperblockDecode {
+  DecodeError error = DecodeError::none;
+  std::string message;  // one line: what is wrong, for the user
+  Superblock superblock;
+};
+SuperblockDecode decode_superblock(std::span<const std::byte> in);
+
+// ---- State record (one per slot, each in its own 4 KiB unit) ----
+
+enum class WriterStatus : uint32_t { empty = 0, running = 1, clean_stop = 2 };
+
+struct StateRecord {
+  uint32_t slot = 0;
+  Uuid uuid{};
+  uint64_t epoch = 0;
+  WriterStatus status = WriterStatus::empty;
+  uint64_t heartbeat = 0;
+  uint64_t head_sequence = 0;  // every sequence below this one is on the volume
+  uint64_t writer_monotonic_ns = 0;
+  uint64_t epoch_first_sequence = 0;  // the first sequence this epoch wrote (restarts leave a gap)
+  // acks[j]: the highest sequence this node has consumed from writer slot j of the volume it
+  // reads (in a mirrored pair the peer writes slot 0 of its own volume, so acks[0]).
+  std::array<uint64_t, kMaxSlots> acks{};
+};
+
+void encode_state_record(const StateRecord& record, std::span<std::byte, kStateRecordBytes> out);
+
+struct StateRecordDecode {
+  DecodeError error = DecodeError::none;
+  std::string message;
+  StateRecord record;
+};
+StateRecordDecode decode_state_record(std::span<const std::byte> in);
+
+// ---- Block header (first 64 bytes of every ring block) ----
+
+struct BlockHeader {
+  uint16_t flags = 0;
+  uint32_t slot = 0;
+  uint32_t record_count = 0;
+  uint64_t epoch = 0;
+  uint64_t sequence = 0;
+  uint64_t writer_timestamp_ns = 0;
+  uint32_t valid_bytes = 0;  // header plus records; the rest of the block is zero padding
+  uint64_t volume_tag = 0;
+};
+
+// Encodes the header into the first 64 bytes of `block` and the CRC over header and
+// block[64, valid_bytes): records must already be in place.
+void seal_block(const BlockHeader& header, std::span<std::byte> block);
+
+enum class BlockCheck : uint8_t {
+  ok,
+  empty,  // all-zero header: never written
+  bad_magic,
+  bad_version,
+  need_more,     // header plausible, but valid_bytes goes past what was read: read the rest
+  bad_checksum,  // torn or corrupt
+  bad_length,    // valid_bytes out of range for this block size
+};
+
+struct BlockDecode {
+  BlockCheck check = BlockCheck::empty;
+  BlockHeader header;
+};
+// `data` is what was read of the block (at least the first 64 bytes); `block_size` is the
+// volume's. Checks structure and CRC only; which slot, epoch and sequence are acceptable is
+// the reader's decision.
+BlockDecode decode_block(std::span<const std::byte> data, uint32_t block_size);
+
+// ---- Records inside a block ----
+
+enum RecordFlags : uint16_t {
+  kRecordFirst = 1u << 0,  // the frame starts in this record
+  kRecordLast = 1u << 1,   // the frame ends in this record
+};
+
+struct RecordHeader {
+  uint32_t length = 0;
+  uint16_t flags = 0;
+};
+void encode_record_header(const RecordHeader& header, std::byte* out);
+RecordHeader decode_record_header(const std::byte* in);
+
+std::string_view decode_error_name(DecodeError error);
+std::string_view block_check_name(BlockCheck check);
+std::string format_uuid(const Uuid& uuid);
+
+}  // namespace blockxport

@@ -1,0 +1,80 @@
+// The one interface every block I/O engine implements (one file per engine, like fio's ioengines).
+// Requests are batched in, completions are batched out; the engine never interprets the bytes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace blockxport {
+
+enum class IoOp : uint8_t { read, write };
+
+struct IoRequest {
+  IoOp op;
+  int fd;
+  void* buffer;     // aligned to the volume's logical block size for O_DIRECT
+  uint32_t length;  // a multiple of the logical block size
+  uint64_t offset;  // a multiple of the logical block size
+  uint64_t tag;     // returned untouched in the completion; routes it to its owner
+};
+
+struct IoCompletion {
+  uint64_t tag;
+  int32_t result;  // bytes transferred, or -errno
+};
+
+enum class EngineKind : uint8_t { automatic, io_uring, libaio, sync };
+
+struct EngineOptions {
+  unsigned depth = 64;       // most requests in flight at once
+  bool write_dsync = false;  // RWF_DSYNC on every write (FUA on most devices)
+};
+
+class IoEngine {
+ public:
+  virtual ~IoEngine() = default;
+  IoEngine() = default;
+  IoEngine(const IoEngine&) = delete;
+  IoEngine& operator=(const IoEngine&) = delete;
+
+  virtual std::string_view name() const = 0;
+
+  // Hands the requests to the kernel in as few system calls as the engine allows. Returns how many
+  // were accepted; fewer than asked only when `in_flight() + n` would exceed the depth.
+  // Throws IoEngineError when the kernel refuses the submission itself.
+  virtual size_t submit(std::span<const IoRequest> requests) = 0;
+
+  // Collects finished requests into `out`. Waits up to `timeout` for the first one when none is
+  // ready (zero: never waits). Returns how many were written to `out`.
+  virtual size_t reap(std::span<IoCompletion> out, std::chrono::nanoseconds timeout) = 0;
+
+  // Requests submitted and not yet reaped.
+  virtual unsigned in_flight() const = 0;
+  virtual unsigned depth() const = 0;
+
+  // An eventfd that becomes readable when a completion is posted, for an epoll loop; -1 when the
+  // engine has none (sync: its completions are ready as soon as submit() returns). After it
+  // fires, drain_completion_fd() and then reap().
+  virtual int completion_fd() const { return -1; }
+  virtual void drain_completion_fd() {}
+};
+
+struct IoEngineError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string_view engine_kind_name(EngineKind kind);
+// Parses "auto", "io_uring", "libaio" or "sync"; throws std::invalid_argument naming the value.
+EngineKind parse_engine_kind(std::string_view text);
+
+// Builds the requested engine. `automatic` tries io_uring, then libaio, then sync, and the
+// returned engine's name() says which one worked. Throws IoEngineError when the requested
+// engine cannot be set up here (the message names the engine and the errno).
+std::unique_ptr<IoEngine> make_io_engine(EngineKind kind, const EngineOptions& options);
+
+}  // namespace blockxport

@@ -1,0 +1,351 @@
+#include "blockxport/link.h"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <array>
+#include <span>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "blockxport/io_tags.h"
+#include "blockxport/volume_check.h"
+
+namespace blockxport {
+namespace {
+
+enum StateTag : uint32_t { kStateWrite = 0, kStateRead = 1 };
+
+uint64_t random_epoch() {
+  uint64_t value = 0;
+  while (value == 0) {
+    if (getrandom(&value, sizeof(value), 0) != sizeof(value)) throw std::runtime_error("getrandom failed");
+  }
+  return value;
+}
+
+}  // namespace
+
+Link::Link(const LinkOptions& options, Volume send, std::optional<Volume> recv)
+    : options_(options),
+      send_volume_(std::move(send)),
+      recv_volume_(std::move(recv)),
+      peer_(options.dead_after),
+      state_out_(kStateRecordStride, 4096),
+      state_in_(kStateRecordStride, 4096) {}
+
+Link::~Link() {
+  // In-flight requests point into our buffers: let them finish before the memory goes.
+  if (engine_) {
+    std::array<IoCompletion, 64> done;
+    auto deadline = Clock::now() + std::chrono::seconds(5);
+    while (engine_->in_flight() > 0 && Clock::now() < deadline) engine_->reap(done, std::chrono::milliseconds(10));
+  }
+}
+
+std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
+  if (options.dead_after < 3 * options.heartbeat_interval)
+    throw std::invalid_argument("dead_after must be at least 3 heartbeat intervals");
+  // One volume for both directions: a shared LUN (two slots), or a loopback for benchmarks.
+  bool loopback = options.send_path == options.recv_path;
+  if (loopback && options.send_slot == options.peer_slot && !options.allow_loopback)
+    throw std::invalid_argument(
+        fmt::format("{}: the send and receive volumes are the same file and the same slot", options.send_path));
+
+  Volume send = Volume::open(options.send_path, {VolumeAccess::read_write, options.open_dsync});
+  std::optional<Volume> recv;
+  if (!loopback) recv = Volume::open(options.recv_path, {VolumeAccess::read_only, false});
+  std::unique_ptr<Link> link(new Link(options, std::move(send), std::move(recv)));
+
+  link->send_sb_ = read_formatted_superblock(link->send_volume_);
+  if (options.expected_block_size && *options.expected_block_size != link->send_sb_.block_size)
+    throw VolumeError(fmt::format("{}: formatted with {}-byte blocks, the configuration says {}", options.send_path,
+                                  link->send_sb_.block_size, *options.expected_block_size));
+  if (options.send_slot >= link->send_sb_.slot_count)
+    throw VolumeError(fmt::format("{}: slot {} does not exist (the volume has {} slots)", options.send_path,
+                                  options.send_slot, link->send_sb_.slot_count));
+
+  EngineOptions engine_options;
+  engine_options.depth = options.writer.queue_depth + options.reader.depth + 4;
+  engine_options.write_dsync = options.write_dsync;
+  link->engine_ = make_io_engine(options.engine, engine_options);
+
+  link->recover_sequence(now);
+  link->writer_ = std::make_unique<BlockWriter>(*link->engine_, link->send_volume_.fd(), link->send_sb_,
+                                                options.send_slot, link->epoch_, link->first_sequence_, options.writer);
+  // The running record goes out before any block, so a reader can always tell our epoch from a
+  // dead one's.
+  StateRecord record = link->own_record(WriterStatus::running, now);
+  encode_state_record(record, std::span<std::byte, kStateRecordBytes>(link->state_out_.data(), kStateRecordBytes));
+  link->send_volume_.write_exact(link->state_out_.data(), kStateRecordStride,
+                                 link->send_sb_.state_record_offset(options.send_slot));
+  ++link->stats_.state_writes;
+  link->next_heartbeat_ = now + options.heartbeat_interval;
+  link->try_attach_receive_volume(now);
+  return link;
+}
+
+void Link::recover_sequence(TimePoint now) {
+  (void)now;
+  epoch_ = random_epoch();
+  AlignedBuffer buffer(kStateRecordStride, 4096);
+  send_volume_.read_exact(buffer.data(), kStateRecordStride, send_sb_.state_record_offset(options_.send_slot));
+  auto decoded = decode_state_record(buffer.span());
+  if (decoded.error == DecodeError::all_zero || decoded.record.uuid != send_sb_.uuid ||
+      decoded.record.status == WriterStatus::empty) {
+    first_sequence_ = 1;  // a fresh volume (or one re-formatted since that record)
+    stats_.start_sequence = first_sequence_;
+    return;
+  }
+  if (decoded.error != DecodeError::none) {
+    throw VolumeError(fmt::format("{}: own state record (slot {}) is unreadable: {}", send_volume_.path(),
+                                  options_.send_slot, decoded.message));
+  }
+  heartbeat_ = decoded.record.heartbeat;
+  uint64_t head = std::max<uint64_t>(decoded.record.head_sequence, 1);
+  if (decoded.record.status == WriterStatus::clean_stop) {
+    first_sequence_ = head;  // every write had completed; nothing can be in doubt
+    stats_.start_sequence = first_sequence_;
+    return;
+  }
+  // A crash: the record's head lags what reached the ring. Walk our own blocks past it.
+  uint32_t lbs = send_volume_.logical_block_size();
+  AlignedBuffer block(std::max<uint32_t>(lbs, 4096), 4096);
+  uint64_t sequence = head;
+  for (uint64_t walked = 0; walked < send_sb_.ring_blocks; ++walked, ++sequence) {
+    send_volume_.read_exact(block.data(), lbs, send_sb_.block_offset(options_.send_slot, sequence));
+    auto d = decode_block(std::span<const std::byte>(block.data(), lbs), send_sb_.block_size);
+    // The header alone is enough: a torn block still proves its sequence was handed out.
+    bool ours = (d.check == BlockCheck::ok || d.check == BlockCheck::need_more) &&
+                d.header.volume_tag == send_sb_.volume_tag() && d.header.slot == options_.send_slot &&
+                d.header.sequence == sequence;
+    if (!ours) break;
+    ++stats_.restart_scan_blocks;
+  }
+  first_sequence_ = sequence + kRestartSequenceGap;
+  stats_.start_sequence = first_sequence_;
+}
+
+StateRecord Link::own_record(WriterStatus status, TimePoint now) const {
+  StateRecord r;
+  r.slot = options_.send_slot;
+  r.uuid = send_sb_.uuid;
+  r.epoch = epoch_;
+  r.status = status;
+  r.heartbeat = heartbeat_;
+  r.head_sequence = writer_ ? writer_->durable_head() : first_sequence_;
+  r.writer_monotonic_ns = to_ns(now);
+  r.epoch_first_sequence = first_sequence_;
+  if (reader_ && reader_->attached()) r.acks[options_.peer_slot] = reader_->consumed();
+  return r;
+}
+
+void Link::try_attach_receive_volume(TimePoint now) {
+  next_volume_probe_ = now + options_.heartbeat_interval;
+  const Volume& volume = recv_volume();
+  auto checked = probe_formatted_superblock(volume);
+  if (!checked.superblock) {
+    peer_.set_no_volume(now);
+    return;
+  }
+  const Superblock& sb = *checked.superblock;
+  if (options_.peer_slot >= sb.slot_count)
+    throw VolumeError(fmt::format("{}: peer slot {} does not exist (the volume has {} slots)", volume.path(),
+                                  options_.peer_slot, sb.slot_count));
+  if (recv_volume_ && sb.uuid == send_sb_.uuid && options_.peer_slot == options_.send_slot)
+    throw VolumeError(fmt::format("{}: has the same UUID and slot as the send volume {}; it must be the peer's",
+                                  volume.path(), send_volume_.path()));
+  recv_sb_ = sb;
+  reader_ = std::make_unique<BlockReader>(*engine_, volume.fd(), sb, options_.peer_slot, volume.logical_block_size(),
+                                          options_.reader);
+  next_peer_read_ = now;
+}
+
+size_t Link::send(std::span<const FrameSpan> frames, TimePoint now) {
+  size_t taken = writer_->send(frames, now);
+  writer_->flush(now);
+  return taken;
+}
+
+void Link::reap(Nanos wait, TimePoint& now) {
+  std::array<IoCompletion, 64> done;
+  size_t n = engine_->reap(done, wait);
+  if (n > 0 || wait.count() > 0) now = Clock::now();
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t index = tag_index(done[i].tag);
+    switch (tag_owner(done[i].tag)) {
+      case IoOwner::writer:
+        writer_->on_complete(index, done[i].result, now);
+        break;
+      case IoOwner::reader:
+        if (reader_) reader_->on_complete(index, done[i].result, now);
+        break;
+      case IoOwner::state:
+        if (index == kStateWrite)
+          on_state_write_done(done[i].result);
+        else
+          on_state_read_done(done[i].result, now);
+        break;
+    }
+  }
+}
+
+void Link::run_once(FrameSink& sink, Nanos max_wait) {
+  TimePoint now = Clock::now();
+  reap(Nanos{0}, now);
+  writer_->flush(now);
+  if (!reader_ && now >= next_volume_probe_) try_attach_receive_volume(now);
+  if (reader_) {
+    reader_->deliver(sink, now);
+    reader_->poll(now);
+  }
+  maybe_write_state(now);
+  maybe_read_peer_state(now);
+  if (peer_.tick(now)) writer_->set_reader_progress(writer_->next_sequence(), false);
+
+  if (max_wait.count() <= 0) return;
+  auto wake = next_wakeup();
+  Nanos wait = max_wait;
+  if (wake) wait = std::clamp(std::chrono::duration_cast<Nanos>(*wake - now), Nanos{0}, max_wait);
+  if (wait.count() <= 0) return;
+  if (engine_->in_flight() > 0) {
+    reap(wait, now);
+    if (reader_) reader_->deliver(sink, now);
+  } else {
+    std::this_thread::sleep_for(wait);
+  }
+}
+
+std::optional<TimePoint> Link::next_wakeup() const {
+  std::optional<TimePoint> when = next_heartbeat_;
+  auto consider = [&](std::optional<TimePoint> t) {
+    if (t && (!when || *t < *when)) when = t;
+  };
+  consider(writer_->next_deadline());
+  if (reader_) {
+    consider(reader_->next_poll());
+    consider(next_peer_read_);
+  } else {
+    consider(next_volume_probe_);
+  }
+  return when;
+}
+
+void Link::maybe_write_state(TimePoint now) {
+  if (state_write_in_flight_) return;
+  uint64_t ack = reader_ && reader_->attached() ? reader_->consumed() : 0;
+  // Publish acknowledgements early when a quarter of the peer's ring has been consumed since the
+  // last one, so a busy writer is never held by a stale ack.
+  bool ack_due = recv_sb_ && ack >= published_ack_ + std::max<uint64_t>(1, recv_sb_->ring_blocks / 4);
+  if (now < next_heartbeat_ && !ack_due) return;
+  if (now >= next_heartbeat_) {
+    ++heartbeat_;
+    next_heartbeat_ = now + options_.heartbeat_interval;
+  }
+  StateRecord record = own_record(WriterStatus::running, now);
+  published_ack_ = record.acks[options_.peer_slot];
+  encode_state_record(record, std::span<std::byte, kStateRecordBytes>(state_out_.data(), kStateRecordBytes));
+  IoRequest request{IoOp::write,
+                    send_volume_.fd(),
+                    state_out_.data(),
+                    kStateRecordStride,
+                    send_sb_.state_record_offset(options_.send_slot),
+                    make_tag(IoOwner::state, kStateWrite)};
+  if (engine_->submit(std::span<const IoRequest>(&request, 1)) == 1) {
+    state_write_in_flight_ = true;
+    ++stats_.state_writes;
+  }
+}
+
+void Link::on_state_write_done(int32_t result) {
+  state_write_in_flight_ = false;
+  if (result != static_cast<int32_t>(kStateRecordStride)) {
+    ++stats_.io_errors_state;
+    next_heartbeat_ = Clock::now();  // try again at once; a missed heartbeat looks like death
+  }
+}
+
+void Link::maybe_read_peer_state(TimePoint now) {
+  if (!reader_ || state_read_in_flight_) return;
+  // A writer held by flow control, or a reader puzzled by an epoch, asks sooner.
+  bool urgent = writer_->ring_full() || reader_->wants_writer_state();
+  TimePoint due = urgent ? std::min(next_peer_read_, now) : next_peer_read_;
+  if (now < due) return;
+  IoRequest request{IoOp::read,
+                    recv_volume().fd(),
+                    state_in_.data(),
+                    kStateRecordStride,
+                    recv_sb_->state_record_offset(options_.peer_slot),
+                    make_tag(IoOwner::state, kStateRead)};
+  if (engine_->submit(std::span<const IoRequest>(&request, 1)) == 1) {
+    state_read_in_flight_ = true;
+    reader_->clear_wants_writer_state();
+    ++stats_.state_reads;
+    // Between heartbeats, at most one urgent read per millisecond.
+    next_peer_read_ =
+        now + (urgent ? std::min<Nanos>(options_.heartbeat_interval, Nanos{1'000'000}) : options_.heartbeat_interval);
+  }
+}
+
+void Link::on_state_read_done(int32_t result, TimePoint now) {
+  state_read_in_flight_ = false;
+  if (result != static_cast<int32_t>(kStateRecordStride)) {
+    ++stats_.io_errors_state;
+    peer_.tick(now);
+    return;
+  }
+  auto decoded = decode_state_record(state_in_.span());
+  std::optional<StateRecord> record;
+  if (decoded.error == DecodeError::none && decoded.record.uuid == recv_sb_->uuid &&
+      decoded.record.slot == options_.peer_slot) {
+    record = decoded.record;
+  } else if (decoded.error != DecodeError::all_zero) {
+    ++stats_.state_unreadable;  // torn by a concurrent write, or corrupt: judge by the next one
+    peer_.tick(now);
+    return;
+  }
+  peer_.observe(record, now);
+  if (record && record->status != WriterStatus::empty) {
+    WriterView view{record->epoch, record->epoch_first_sequence, record->head_sequence, record->writer_monotonic_ns,
+                    now};
+    if (!reader_->attached())
+      reader_->attach(view, now);
+    else
+      reader_->note_writer(view);
+  }
+  uint64_t ack = record ? record->acks[options_.send_slot] : 0;
+  writer_->set_reader_progress(ack, peer_.alive() || peer_.state() == PeerState::unknown);
+}
+
+void Link::update_timers(const LinkOptions& options) {
+  if (options.dead_after < 3 * options.heartbeat_interval)
+    throw std::invalid_argument("dead_after must be at least 3 heartbeat intervals");
+  options_.heartbeat_interval = options.heartbeat_interval;
+  options_.dead_after = options.dead_after;
+  options_.reader = options.reader;
+  options_.writer.flush_deadline = options.writer.flush_deadline;
+  options_.writer.retry_backoff = options.writer.retry_backoff;
+  peer_.set_dead_after(options.dead_after);
+  writer_->set_flush_deadline(options.writer.flush_deadline);
+  if (reader_) reader_->set_options(options.reader);
+}
+
+void Link::stop(Nanos timeout) {
+  TimePoint now = Clock::now();
+  TimePoint deadline = now + timeout;
+  writer_->flush_all(now);
+  while ((!writer_->idle() || state_write_in_flight_) && now < deadline) {
+    reap(std::chrono::milliseconds(1), now);
+    writer_->flush_all(now);
+  }
+  StateRecord record = own_record(WriterStatus::clean_stop, now);
+  ++heartbeat_;
+  record.heartbeat = heartbeat_;
+  encode_state_record(record, std::span<std::byte, kStateRecordBytes>(state_out_.data(), kStateRecordBytes));
+  send_volume_.write_exact(state_out_.data(), kStateRecordStride, send_sb_.state_record_offset(options_.send_slot));
+  ++stats_.state_writes;
+}
+
+}  // namespace blockxport

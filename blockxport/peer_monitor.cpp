@@ -1,0 +1,68 @@
+#include "blockxport/peer_monitor.h"
+
+namespace blockxport {
+
+std::string_view peer_state_name(PeerState state) {
+  switch (state) {
+    case PeerState::no_volume:
+      return "no-volume";
+    case PeerState::unknown:
+      return "unknown";
+    case PeerState::alive:
+      return "alive";
+    case PeerState::dead:
+      return "dead";
+    case PeerState::stopped:
+      return "stopped";
+  }
+  return "?";
+}
+
+bool PeerMonitor::change_to(PeerState next, TimePoint now) {
+  if (next == state_) return false;
+  state_ = next;
+  since_ = now;
+  ++transitions_;
+  return true;
+}
+
+void PeerMonitor::set_no_volume(TimePoint now) {
+  last_.reset();
+  change_to(PeerState::no_volume, now);
+}
+
+bool PeerMonitor::observe(const std::optional<StateRecord>& record, TimePoint now) {
+  if (!record || record->status == WriterStatus::empty) {
+    bool first = !last_.has_value() && state_ == PeerState::no_volume;
+    last_.reset();
+    if (first) return change_to(PeerState::unknown, now);
+    return tick(now);
+  }
+  const StateRecord& r = *record;
+  if (r.status == WriterStatus::clean_stop) {
+    last_ = r;
+    return change_to(PeerState::stopped, now);
+  }
+  bool moved = last_ && (last_->epoch != r.epoch || last_->heartbeat != r.heartbeat ||
+                         last_->head_sequence != r.head_sequence || last_->status != r.status);
+  bool first_look = !last_.has_value();
+  last_ = r;
+  if (moved) {
+    last_change_ = now;
+    return change_to(PeerState::alive, now);
+  }
+  if (first_look) {
+    // One sample cannot tell a live writer from a record left by a dead one.
+    last_change_ = now;
+    return change_to(state_ == PeerState::alive ? PeerState::alive : PeerState::unknown, now);
+  }
+  return tick(now);
+}
+
+bool PeerMonitor::tick(TimePoint now) {
+  if ((state_ == PeerState::alive || state_ == PeerState::unknown) && last_ && now - last_change_ >= dead_after_)
+    return change_to(PeerState::dead, now);
+  return false;
+}
+
+}  // namespace blockxport

@@ -1,0 +1,151 @@
+// The reader: polls the peer's ring on the receive volume, validates each block and hands its
+// frames back strictly in sequence order. Survives torn blocks, blocks that become visible out of
+// order, writer restarts (new epoch) and being lapped, and counts every block it cannot deliver.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "blockxport/aligned_buffer.h"
+#include "blockxport/block_codec.h"
+#include "blockxport/clock.h"
+#include "blockxport/format.h"
+#include "blockxport/io_engine.h"
+#include "blockxport/latency_histogram.h"
+
+namespace blockxport {
+
+struct ReaderOptions {
+  unsigned depth = 4;               // block reads in flight while data streams
+  Nanos spin_window{2'000'000};     // after the last data, poll back to back this long
+  Nanos min_interval{50'000};       // then back off from this interval ...
+  Nanos max_interval{1'000'000};    // ... doubling up to this one (the idle poll period)
+  Nanos torn_timeout{100'000'000};  // how long an unreadable block is re-read before it is skipped
+  Nanos max_age{0};                 // frames older than this are dropped, not delivered (0: no limit)
+};
+
+struct ReaderStats {
+  uint64_t frames_delivered = 0;
+  uint64_t bytes_delivered = 0;
+  uint64_t blocks_delivered = 0;
+  uint64_t reads = 0;
+  uint64_t volume_bytes_read = 0;
+  uint64_t empty_polls = 0;       // the next block was not there yet
+  uint64_t torn_rereads = 0;      // checksum mismatch, read again
+  uint64_t corrupt_blocks = 0;    // never became valid; skipped
+  uint64_t malformed_blocks = 0;  // checksum fine, records inconsistent; skipped
+  uint64_t missing_blocks = 0;    // the writer moved past them and they never appeared; skipped
+  uint64_t lapped_resyncs = 0;
+  uint64_t blocks_lost_lapped = 0;
+  uint64_t epoch_changes = 0;
+  uint64_t restart_skipped_blocks = 0;  // sequences a restarted writer never used
+  uint64_t stale_epoch_blocks = 0;      // valid blocks of an epoch that is not the writer's
+  uint64_t skipped_on_attach = 0;       // already there when we attached: old traffic, not replayed
+  uint64_t too_old_blocks = 0;          // older than max_age when read: dropped
+  uint64_t too_old_frames = 0;
+  uint64_t dropped_partial_frames = 0;
+  uint64_t read_errors = 0;
+  // How old each delivered block was, on the writer's clock as estimated from its state record
+  // (so it includes storage write, mirror and poll delay, give or take the record's own delay).
+  LatencyHistogram delivery_age;
+};
+
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // The frames of one block, in order; the views are valid only during the call.
+  virtual void deliver(std::span<const FrameSpan> frames, const BlockHeader& block) = 0;
+};
+
+// What the writer's state record last said, as far as the reader cares.
+struct WriterView {
+  uint64_t epoch = 0;
+  uint64_t first_sequence = 0;  // of that epoch
+  uint64_t head = 0;            // every sequence below is written
+  uint64_t monotonic_ns = 0;    // the writer's clock when it wrote the record
+  TimePoint seen_at{};          // our clock when we read the record
+};
+
+class BlockReader {
+ public:
+  BlockReader(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot, uint32_t logical_block_size,
+              const ReaderOptions& options);
+
+  // Starts reading at the writer's head: what is already in the ring is old traffic and is
+  // skipped, not replayed.
+  void attach(const WriterView& writer, TimePoint now);
+  void detach();
+  bool attached() const { return attached_; }
+  // Every fresh read of the writer's state record goes here.
+  void note_writer(const WriterView& writer);
+  void set_options(const ReaderOptions& options);
+
+  void poll(TimePoint now);
+  void on_complete(uint32_t slot_index, int32_t result, TimePoint now);
+  // Hands every block that is next in sequence and ready to the sink; returns the block count.
+  size_t deliver(FrameSink& sink, TimePoint now);
+
+  // The highest sequence consumed (delivered or skipped): the reader's acknowledgement.
+  uint64_t consumed() const { return next_ - 1; }
+  uint64_t next_sequence() const { return next_; }
+  uint64_t epoch() const { return epoch_; }
+  // The reader saw something only the writer's state record can explain (an unknown epoch).
+  bool wants_writer_state() const { return wants_writer_state_; }
+  void clear_wants_writer_state() { wants_writer_state_ = false; }
+  std::optional<TimePoint> next_poll() const;
+  const ReaderStats& stats() const { return stats_; }
+
+ private:
+  enum class SlotState : uint8_t { idle, reading, ready, not_yet, invalid, lapped };
+  struct ReadSlot {
+    AlignedBuffer memory;
+    SlotState state = SlotState::idle;
+    uint64_t sequence = 0;
+    uint32_t read_bytes = 0;  // of the block, once the read in flight lands
+    uint32_t requested = 0;   // length of the read in flight
+    bool discard = false;     // the window moved while this read was in flight
+    BlockHeader header;
+  };
+
+  ReadSlot& slot_for(uint64_t sequence) { return slots_[sequence % slots_.size()]; }
+  void classify(ReadSlot& slot, TimePoint now);
+  void advance(uint64_t to, TimePoint now);
+  void resync(uint64_t to, TimePoint now);
+  bool writer_is_past(uint64_t sequence) const;
+  bool acceptable_epoch(uint64_t epoch, uint64_t sequence);
+  bool too_old(const BlockHeader& header, TimePoint now) const;
+  std::optional<uint64_t> age_ns(const BlockHeader& header, TimePoint now) const;
+  void schedule_after_miss(TimePoint now);
+  uint32_t round_to_logical(uint32_t bytes) const;
+
+  IoEngine& engine_;
+  int fd_;
+  Superblock superblock_;
+  uint32_t slot_;
+  uint32_t logical_block_size_;
+  ReaderOptions options_;
+
+  std::vector<ReadSlot> slots_;
+  FrameAssembler assembler_;
+  std::vector<FrameSpan> frames_;
+
+  bool attached_ = false;
+  uint64_t epoch_ = 0;
+  uint64_t next_ = 1;
+  WriterView writer_;
+  uint64_t skip_written_before_ns_ = 0;
+  bool skipping_old_ = false;
+  bool continuous_ = false;
+  bool streaming_ = false;
+  bool wants_writer_state_ = false;
+  uint32_t predicted_bytes_ = 0;
+  TimePoint last_data_at_{};
+  TimePoint next_poll_at_{};
+  Nanos interval_{0};
+  std::optional<TimePoint> next_unreadable_since_;
+  ReaderStats stats_;
+};
+
+}  // namespace blockxport

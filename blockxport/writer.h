@@ -1,0 +1,117 @@
+// The writer: batches frames into fixed-size blocks and writes them, in sequence, into its slot's
+// ring. Latency first (an idle link never waits to fill a block), group commit under load, flow
+// control against the reader's acknowledgements, tail drop (counted) when the ring is full.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "blockxport/aligned_buffer.h"
+#include "blockxport/block_codec.h"
+#include "blockxport/clock.h"
+#include "blockxport/format.h"
+#include "blockxport/io_engine.h"
+#include "blockxport/latency_histogram.h"
+
+namespace blockxport {
+
+struct WriterOptions {
+  unsigned queue_depth = 8;        // block writes in flight at once
+  Nanos flush_deadline{200'000};   // longest a partial block waits while writes are in flight
+  Nanos retry_backoff{1'000'000};  // wait before writing a failed block again
+};
+
+enum class FlushReason : uint8_t { full, idle, slot_freed, deadline, forced };
+inline constexpr size_t kFlushReasons = 5;
+
+struct WriterStats {
+  uint64_t frames_sent = 0;  // frames placed into blocks
+  uint64_t payload_bytes_sent = 0;
+  uint64_t frames_dropped_ring_full = 0;
+  uint64_t bytes_dropped_ring_full = 0;
+  uint64_t frames_dropped_too_big = 0;
+  uint64_t blocks_written = 0;  // completed writes
+  uint64_t volume_bytes_written = 0;
+  uint64_t payload_bytes_written = 0;
+  uint64_t write_errors = 0;         // failed writes (each retried until it succeeds)
+  uint64_t backpressure_events = 0;  // send() returned early: every block buffer busy
+  uint64_t flushes[kFlushReasons] = {};
+  LatencyHistogram write_latency;  // submit to completion
+};
+
+class BlockWriter {
+ public:
+  BlockWriter(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot, uint64_t epoch,
+              uint64_t first_sequence, const WriterOptions& options);
+
+  // Takes frames in order and returns how many it took: placed into blocks, or dropped and
+  // counted because the ring is full. Fewer than offered only when every block buffer is busy;
+  // offer the rest again after completions.
+  size_t send(std::span<const FrameSpan> frames, TimePoint now);
+
+  // Submits what the flush policy says is due. Called after send() and after completions.
+  void flush(TimePoint now);
+  // Submits the partial block now, whatever the policy says (shutdown).
+  void flush_all(TimePoint now);
+
+  void on_complete(uint32_t buffer_index, int32_t result, TimePoint now);
+
+  // The reader's cumulative acknowledgement of this slot (0: not reading it) and whether that
+  // reader is alive. Only a live reader holds ring positions it has not consumed.
+  void set_reader_progress(uint64_t acked_sequence, bool reader_alive);
+  void set_flush_deadline(Nanos deadline) { options_.flush_deadline = deadline; }
+
+  uint64_t next_sequence() const { return next_sequence_; }
+  // Every sequence below this is on the volume.
+  uint64_t durable_head() const;
+  bool idle() const { return in_flight_ == 0 && sealed_.empty() && !filling_; }
+  unsigned in_flight() const { return in_flight_; }
+  bool ring_full() const;
+  // When flush() must run again for a deadline or a retry, if anything waits.
+  std::optional<TimePoint> next_deadline() const;
+  const WriterStats& stats() const { return stats_; }
+
+ private:
+  struct Buffer {
+    AlignedBuffer memory;
+    uint32_t dirty_bytes = 0;  // how much of it the last block used (zeroed lazily)
+    uint64_t sequence = 0;
+    uint32_t payload_bytes = 0;
+    TimePoint submitted_at{};
+    TimePoint retry_at{};
+    bool done = false;
+  };
+
+  bool open_block(TimePoint now);
+  void seal_current(FlushReason reason, TimePoint now);
+  bool ring_has_room_for(uint64_t sequence) const;
+  void submit_sealed(TimePoint now);
+
+  IoEngine& engine_;
+  int fd_;
+  Superblock superblock_;
+  uint32_t slot_;
+  uint64_t epoch_;
+  WriterOptions options_;
+
+  std::vector<Buffer> buffers_;
+  std::vector<uint32_t> free_;
+  std::deque<uint32_t> sealed_;       // waiting for a write slot, in sequence order
+  std::deque<uint32_t> outstanding_;  // submitted or sealed, in sequence order, until done
+  BlockBuilder builder_;
+  std::optional<uint32_t> filling_;
+  TimePoint filling_since_{};
+  size_t frame_offset_ = 0;  // bytes of the frame at the head of send() already placed
+
+  uint64_t next_sequence_;
+  unsigned in_flight_ = 0;
+  bool slot_freed_ = false;
+  uint64_t reader_ack_ = 0;
+  bool reader_alive_ = false;
+  WriterStats stats_;
+};
+
+}  // namespace blockxport
