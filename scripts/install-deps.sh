@@ -9,7 +9,8 @@ packages=(
   liburing-dev libaio-dev
   catch2 libfmt-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libnl-3-dev libnl-route-3-dev libsodium-dev libsystemd-dev
-  iproute2 iputils-ping iperf3 socat util-linux procps kmod
+  uuid-dev
+  iproute2 iputils-ping iperf3 socat jq util-linux procps kmod e2fsprogs
 )
 
 if [ "$(id -u)" -ne 0 ]; then
