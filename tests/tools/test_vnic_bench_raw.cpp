@@ -1,0 +1,117 @@
+// vnic-bench raw on a small real volume: every frame comes back, the JSON is the only output,
+// and bad volumes are refused without being touched.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "tests/tools/support/scratch_dir.h"
+#include "tests/tools/support/subprocess.h"
+
+using tools_test::is_one_line;
+using tools_test::ProcessResult;
+using tools_test::read_file;
+using tools_test::run_process;
+
+namespace {
+
+constexpr size_t kMiB = 1 << 20;
+
+ProcessResult vnic_bench(const std::vector<std::string>& args) { return run_process(VNIC_BENCH_PATH, args); }
+ProcessResult vnicctl(const std::vector<std::string>& args) { return run_process(VNICCTL_PATH, args); }
+
+}  // namespace
+
+TEST_CASE("vnic-bench raw --frames --json delivers every frame and prints only JSON", "[vnic-bench]") {
+  tools_test::ScratchDir dir;
+  std::string volume = dir.path("bench.vol");
+  REQUIRE(vnicctl({"format", volume, "--size", "16M", "--block-size", "64K"}).exit_code == 0);
+
+  // --when-ring-full wait: the writer tail-drops as soon as the reader's acknowledgement it last
+  // saw says the ring is full, and that acknowledgement lags the reader by a good part of a
+  // 16 MiB ring; holding frames until it is fresh makes "every frame arrives" a property of the
+  // transport rather than of disk timing.
+  ProcessResult result = vnic_bench({"raw", "--volume", volume, "--block-size", "64K", "--frames", "20000", "--json",
+                                     "--ceiling-duration", "0.5", "--when-ring-full", "wait"});
+  INFO(result.describe());
+  REQUIRE(result.exit_code == 0);
+  nlohmann::json report;
+  REQUIRE_NOTHROW(report = nlohmann::json::parse(result.out));  // throws on anything after the JSON
+  CHECK(report.at("ratio_to_ceiling").get<double>() > 0);
+  CHECK(report.at("ok") == true);
+  const auto& vnic = report.at("vnic");
+  CHECK(vnic.at("frames_sent") == 20000);
+  CHECK(vnic.at("frames_delivered") == vnic.at("frames_sent"));
+  CHECK(vnic.at("frames_dropped") == 0);
+  CHECK(report.at("checks").at("corrupt") == 0);
+  CHECK(report.at("ceiling").at("bytes_per_second").get<double>() > 0);
+  CHECK(report.at("latency").at("end_to_end").at("count") == 20000);
+  for (const char* key : {"config", "vnic", "ceiling", "latency", "drops", "reader"}) CHECK(report.contains(key));
+
+  // The run leaves a volume inspect still accepts, with the writer's clean stop recorded.
+  auto inspected = nlohmann::json::parse(vnicctl({"inspect", volume, "--json"}).out);
+  CHECK(inspected.at("slots")[0].at("status") == "clean stop");
+}
+
+TEST_CASE("vnic-bench raw formats a blank volume and refuses a foreign one", "[vnic-bench]") {
+  tools_test::ScratchDir dir;
+
+  SECTION("a missing volume") {
+    ProcessResult result = vnic_bench({"raw", "--volume", dir.path("missing.vol"), "--frames", "10"});
+    INFO(result.describe());
+    CHECK(result.exit_code == 1);
+    CHECK(is_one_line(result.err));
+    CHECK_THAT(result.err, Catch::StartsWith("vnic-bench: ") && Catch::Contains("no such file"));
+  }
+  SECTION("a blank volume is formatted with the asked block size") {
+    std::string volume = dir.path("blank.vol");
+    tools_test::write_file(volume, std::vector<char>(4 * kMiB, 0));
+    ProcessResult result = vnic_bench({"raw", "--volume", volume, "--block-size", "16K", "--frames", "2000", "--json",
+                                       "--ceiling-duration", "0.2", "--when-ring-full", "wait"});
+    INFO(result.describe());
+    REQUIRE(result.exit_code == 0);
+    auto report = nlohmann::json::parse(result.out);
+    CHECK(report.at("config").at("formatted_now") == true);
+    CHECK(report.at("config").at("block_size") == 16384);
+    CHECK(report.at("vnic").at("frames_delivered") == 2000);
+  }
+  SECTION("a volume holding other data is left alone without --format") {
+    std::string volume = dir.path("foreign.vol");
+    std::vector<char> original = tools_test::random_bytes(4 * kMiB, 11);
+    tools_test::write_file(volume, original);
+    ProcessResult result = vnic_bench({"raw", "--volume", volume, "--frames", "10"});
+    INFO(result.describe());
+    CHECK(result.exit_code == 1);
+    CHECK(result.out.empty());
+    CHECK(is_one_line(result.err));
+    CHECK_THAT(result.err, Catch::Contains(volume) && Catch::Contains("--format"));
+    CHECK(read_file(volume) == original);
+  }
+  SECTION("a vnic volume with another block size is left alone without --format") {
+    std::string volume = dir.path("other.vol");
+    REQUIRE(vnicctl({"format", volume, "--size", "4M", "--block-size", "4K"}).exit_code == 0);
+    std::vector<char> original = read_file(volume);
+    ProcessResult result = vnic_bench({"raw", "--volume", volume, "--block-size", "64K", "--frames", "10"});
+    INFO(result.describe());
+    CHECK(result.exit_code == 1);
+    CHECK(is_one_line(result.err));
+    CHECK_THAT(result.err, Catch::Contains("4 KiB") && Catch::Contains("--format"));
+    CHECK(read_file(volume) == original);
+  }
+}
+
+TEST_CASE("vnic-bench usage errors exit 2 with one line", "[vnic-bench]") {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"raw"},
+                                             {"raw", "--volume", "/var/tmp/x.vol", "--frames", "10", "--duration", "1"},
+                                             {"raw", "--volume", "/var/tmp/x.vol", "--io-engine", "floppy"},
+                                             {"raw", "--volume", "/var/tmp/x.vol", "--frame-size", "8"},
+                                             {"raw", "--volume", "/var/tmp/x.vol", "--block-size", "3000"},
+                                             {"raw", "--volume", "/var/tmp/x.vol", "--when-ring-full", "sometimes"}}) {
+    ProcessResult result = vnic_bench(args);
+    INFO(result.describe());
+    CHECK(result.exit_code == 2);
+    CHECK(is_one_line(result.err));
+    CHECK(result.err.rfind("vnic-bench: ", 0) == 0);
+  }
+}

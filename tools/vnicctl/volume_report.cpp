@@ -1,0 +1,111 @@
+#include "tools/vnicctl/volume_report.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "blockxport/aligned_buffer.h"
+#include "blockxport/volume.h"
+#include "blockxport/volume_check.h"
+
+namespace vnicctl {
+namespace {
+
+using blockxport::AlignedBuffer;
+using blockxport::Superblock;
+using blockxport::Volume;
+
+// O_DIRECT wants aligned buffers; 4096 covers every logical block size a superblock accepts.
+constexpr size_t kIoAlignment = 4096;
+constexpr int kRecordReadAttempts = 3;
+
+std::string block_note(const blockxport::BlockDecode& decoded, const Superblock& sb, uint32_t slot,
+                       uint64_t expected_sequence) {
+  const blockxport::BlockHeader& h = decoded.header;
+  if (decoded.check != blockxport::BlockCheck::ok) return {};
+  if (h.volume_tag != sb.volume_tag()) return "left over from an earlier format of the volume";
+  if (h.slot != slot) return fmt::format("written for slot {}", h.slot);
+  if (h.sequence != expected_sequence) {
+    return fmt::format("holds sequence {} ({} lap)", h.sequence,
+                       h.sequence < expected_sequence ? "an older" : "a later");
+  }
+  return {};
+}
+
+std::vector<BlockReport> read_blocks_before_head(const Volume& volume, const Superblock& sb, uint32_t slot,
+                                                 uint64_t head, uint64_t count) {
+  // Only one lap of the ring can still be there; sequence 0 is never used.
+  uint64_t span = std::min({count, sb.ring_blocks, head > 0 ? head - 1 : 0});
+  std::vector<BlockReport> blocks;
+  if (span == 0) return blocks;
+  AlignedBuffer buffer(sb.block_size, kIoAlignment);
+  for (uint64_t sequence = head - span; sequence < head; ++sequence) {
+    volume.read_exact(buffer.data(), sb.block_size, sb.block_offset(slot, sequence));
+    auto decoded = blockxport::decode_block(buffer.span(), sb.block_size);
+    blocks.push_back(BlockReport{sequence, decoded.check, decoded.header, block_note(decoded, sb, slot, sequence)});
+  }
+  return blocks;
+}
+
+SlotReport read_slot(const Volume& volume, const Superblock& sb, uint32_t slot, uint64_t blocks_per_slot) {
+  SlotReport report;
+  report.slot = slot;
+  report.record_offset = sb.state_record_offset(slot);
+  AlignedBuffer buffer(blockxport::kStateRecordStride, kIoAlignment);
+  // On a live volume a read can catch the writer's heartbeat half-written; a fresh read a moment
+  // later is whole, so only a mismatch that persists is reported.
+  for (int attempt = 0; attempt < kRecordReadAttempts; ++attempt) {
+    volume.read_exact(buffer.data(), blockxport::kStateRecordStride, report.record_offset);
+    report.record = blockxport::decode_state_record(buffer.span());
+    if (report.record.error != blockxport::DecodeError::bad_checksum) break;
+  }
+  if (report.record.error != blockxport::DecodeError::none) return report;
+
+  const blockxport::StateRecord& r = report.record.record;
+  bool belongs = true;
+  if (r.uuid != sb.uuid) {
+    report.record_notes.push_back(
+        fmt::format("written under another format (uuid {})", blockxport::format_uuid(r.uuid)));
+    belongs = false;
+  }
+  if (r.slot != slot) {
+    report.record_notes.push_back(fmt::format("claims to be slot {}", r.slot));
+    belongs = false;
+  }
+  if (belongs && r.status != blockxport::WriterStatus::empty)
+    report.blocks = read_blocks_before_head(volume, sb, slot, r.head_sequence, blocks_per_slot);
+  return report;
+}
+
+}  // namespace
+
+VolumeReport inspect_volume(const std::string& path, uint64_t blocks_per_slot) {
+  Volume volume = Volume::open(path, {blockxport::VolumeAccess::read_only, false});
+  Superblock sb = blockxport::read_formatted_superblock(volume);
+  VolumeReport report;
+  report.path = path;
+  report.backing = volume.backing_description();
+  report.volume_bytes = volume.size_bytes();
+  report.logical_block_size = volume.logical_block_size();
+  report.block_device = volume.is_block_device();
+  report.superblock = sb;
+  for (uint32_t slot = 0; slot < sb.slot_count; ++slot)
+    report.slots.push_back(read_slot(volume, sb, slot, blocks_per_slot));
+  return report;
+}
+
+std::string_view writer_status_name(blockxport::WriterStatus status) {
+  switch (status) {
+    case blockxport::WriterStatus::empty:
+      return "empty";
+    case blockxport::WriterStatus::running:
+      return "running";
+    case blockxport::WriterStatus::clean_stop:
+      return "clean stop";
+  }
+  return "unknown";
+}
+
+std::string epoch_hex(uint64_t epoch) { return fmt::format("0x{:016x}", epoch); }
+
+}  // namespace vnicctl

@@ -1,0 +1,50 @@
+// What `vnicctl inspect` finds on a volume, gathered once and rendered as text or JSON.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "blockxport/format.h"
+
+namespace vnicctl {
+
+struct BlockReport {
+  uint64_t sequence = 0;  // the sequence this ring position should hold
+  blockxport::BlockCheck check = blockxport::BlockCheck::empty;
+  blockxport::BlockHeader header;  // meaningful when check is ok
+  std::string note;                // why an ok block is not the one expected here, if it is not
+};
+
+struct SlotReport {
+  uint32_t slot = 0;
+  uint64_t record_offset = 0;
+  blockxport::StateRecordDecode record;   // error all_zero: the slot was never used
+  std::vector<std::string> record_notes;  // a valid record that does not belong here, and why
+  std::vector<BlockReport> blocks;        // the last blocks before the head, oldest first
+};
+
+struct VolumeReport {
+  std::string path;
+  std::string backing;
+  uint64_t volume_bytes = 0;
+  uint32_t logical_block_size = 0;
+  bool block_device = false;
+  blockxport::Superblock superblock;
+  std::vector<SlotReport> slots;
+};
+
+// Opens the volume read-only (O_DIRECT reads only, safe beside a running link) and reads the
+// superblock, every state record and, for each slot with a head, up to `blocks_per_slot` blocks
+// before it. Throws blockxport::VolumeError("PATH: what is wrong") when there is no usable
+// superblock.
+VolumeReport inspect_volume(const std::string& path, uint64_t blocks_per_slot);
+
+std::string_view writer_status_name(blockxport::WriterStatus status);
+// "0x0123456789abcdef": epochs are random 64-bit tags, compared by eye, not by magnitude.
+std::string epoch_hex(uint64_t epoch);
+
+void print_volume_report(const VolumeReport& report);
+void print_volume_report_json(const VolumeReport& report);
+
+}  // namespace vnicctl
