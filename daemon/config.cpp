@@ -1,0 +1,217 @@
+#include "daemon/config.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <map>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace vnicd {
+namespace {
+
+using json = nlohmann::json;
+using Setter = std::function<void(const json&, Config&)>;
+
+std::string type_name(const json& v) { return v.type_name(); }
+
+// Each setter throws std::invalid_argument with what it expected; the caller adds file and key.
+template <typename T>
+T get_unsigned(const json& v, uint64_t min, uint64_t max) {
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+    throw std::invalid_argument(fmt::format("expected a whole number from {} to {}, got {}", min, max, v.dump()));
+  auto n = v.get<uint64_t>();
+  if (n < min || n > max)
+    throw std::invalid_argument(fmt::format("expected a whole number from {} to {}, got {}", min, max, n));
+  return static_cast<T>(n);
+}
+
+std::string get_string(const json& v) {
+  if (!v.is_string()) throw std::invalid_argument(fmt::format("expected a string, got {}", type_name(v)));
+  return v.get<std::string>();
+}
+
+bool get_bool(const json& v) {
+  if (!v.is_boolean()) throw std::invalid_argument(fmt::format("expected true or false, got {}", v.dump()));
+  return v.get<bool>();
+}
+
+const std::map<std::string, Setter>& setters() {
+  static const std::map<std::string, Setter> table = {
+      {"ifname", [](const json& v, Config& c) { c.ifname = get_string(v); }},
+      {"send", [](const json& v, Config& c) { c.send_path = get_string(v); }},
+      {"recv", [](const json& v, Config& c) { c.recv_path = get_string(v); }},
+      {"addresses",
+       [](const json& v, Config& c) {
+         if (!v.is_array())
+           throw std::invalid_argument(fmt::format("expected an array of CIDR strings, got {}", type_name(v)));
+         c.addresses.clear();
+         for (const auto& a : v) c.addresses.push_back(get_string(a));
+       }},
+      {"mtu", [](const json& v, Config& c) { c.mtu = get_unsigned<unsigned>(v, 68, 65521); }},
+      {"mac", [](const json& v, Config& c) { c.mac = get_string(v); }},
+      {"io_engine", [](const json& v, Config& c) { c.io_engine = get_string(v); }},
+      {"control_socket", [](const json& v, Config& c) { c.control_socket = get_string(v); }},
+      {"format_if_empty", [](const json& v, Config& c) { c.format_if_empty = get_bool(v); }},
+      {"block_size", [](const json& v, Config& c) { c.block_size = get_unsigned<uint32_t>(v, 4096, 1u << 20); }},
+      {"log_level", [](const json& v, Config& c) { c.log_level = get_string(v); }},
+      {"offload", [](const json& v, Config& c) { c.offload = get_bool(v); }},
+      {"sync", [](const json& v, Config& c) { c.sync = get_string(v); }},
+      {"send_slot", [](const json& v, Config& c) { c.send_slot = get_unsigned<uint32_t>(v, 0, 63); }},
+      {"peer_slot", [](const json& v, Config& c) { c.peer_slot = get_unsigned<uint32_t>(v, 0, 63); }},
+      {"queue_depth", [](const json& v, Config& c) { c.queue_depth = get_unsigned<unsigned>(v, 1, 32); }},
+      {"heartbeat_interval_ms",
+       [](const json& v, Config& c) { c.heartbeat_interval_ms = get_unsigned<unsigned>(v, 10, 60000); }},
+      {"dead_after_ms", [](const json& v, Config& c) { c.dead_after_ms = get_unsigned<unsigned>(v, 30, 600000); }},
+      {"max_frame_age_ms", [](const json& v, Config& c) { c.max_frame_age_ms = get_unsigned<unsigned>(v, 1, 600000); }},
+      {"flush_deadline_us",
+       [](const json& v, Config& c) { c.flush_deadline_us = get_unsigned<unsigned>(v, 0, 1000000); }},
+      {"poll_spin_us", [](const json& v, Config& c) { c.poll_spin_us = get_unsigned<unsigned>(v, 0, 1000000); }},
+      {"poll_max_interval_us",
+       [](const json& v, Config& c) { c.poll_max_interval_us = get_unsigned<unsigned>(v, 10, 1000000); }},
+  };
+  return table;
+}
+
+bool valid_cidr(const std::string& text) {
+  auto slash = text.find('/');
+  if (slash == std::string::npos || slash + 1 >= text.size()) return false;
+  std::string host = text.substr(0, slash);
+  unsigned prefix = 0;
+  auto tail = text.data() + text.size();
+  auto [end, error] = std::from_chars(text.data() + slash + 1, tail, prefix);
+  if (error != std::errc{} || end != tail) return false;
+  unsigned char buffer[16];
+  if (inet_pton(AF_INET, host.c_str(), buffer) == 1) return prefix <= 32;
+  if (inet_pton(AF_INET6, host.c_str(), buffer) == 1) return prefix <= 128;
+  return false;
+}
+
+}  // namespace
+
+std::string Config::effective_control_socket() const {
+  return control_socket.empty() ? "/run/vnic/" + ifname + ".sock" : control_socket;
+}
+
+void load_config_file(const std::string& path, Config& config) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(fmt::format("config {}: cannot open: {}", path, std::strerror(errno)));
+  json doc;
+  try {
+    doc = json::parse(in);
+  } catch (const json::parse_error& e) {
+    throw ConfigError(fmt::format("config {}: not valid JSON: {}", path, e.what()));
+  }
+  if (!doc.is_object()) throw ConfigError(fmt::format("config {}: expected a JSON object at the top", path));
+  for (const auto& [key, value] : doc.items()) {
+    auto it = setters().find(key);
+    if (it == setters().end()) throw ConfigError(fmt::format("config {}: unknown key '{}'", path, key));
+    try {
+      it->second(value, config);
+    } catch (const std::exception& e) {
+      throw ConfigError(fmt::format("config {}: '{}': {}", path, key, e.what()));
+    }
+  }
+  config.config_path = path;
+}
+
+void validate(const Config& c) {
+  auto fail = [](std::string message) { throw ConfigError(std::move(message)); };
+  if (c.ifname.empty() || c.ifname.size() >= IFNAMSIZ || c.ifname.find_first_of("/ \t\n:") != std::string::npos)
+    fail(fmt::format("ifname '{}': not a valid interface name (1 to {} characters, no '/', ':' or spaces)", c.ifname,
+                     IFNAMSIZ - 1));
+  if (c.send_path.empty()) fail("send: no send volume given (--send PATH or \"send\" in the config)");
+  if (c.recv_path.empty()) fail("recv: no receive volume given (--recv PATH or \"recv\" in the config)");
+  for (const auto& a : c.addresses)
+    if (!valid_cidr(a)) fail(fmt::format("address '{}': not a CIDR such as 10.77.0.1/24 or fd00::1/64", a));
+  if (c.io_engine != "auto" && c.io_engine != "io_uring" && c.io_engine != "libaio" && c.io_engine != "sync")
+    fail(fmt::format("io_engine '{}': expected auto, io_uring, libaio or sync", c.io_engine));
+  if (c.sync != "none" && c.sync != "odsync" && c.sync != "rwf-dsync")
+    fail(fmt::format("sync '{}': expected none, odsync or rwf-dsync", c.sync));
+  static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (std::find(std::begin(levels), std::end(levels), c.log_level) == std::end(levels))
+    fail(fmt::format("log_level '{}': expected trace, debug, info, warn, error, critical or off", c.log_level));
+  if (c.dead_after_ms < 3 * c.heartbeat_interval_ms)
+    fail(fmt::format("dead_after_ms {} must be at least 3 heartbeats ({} ms)", c.dead_after_ms,
+                     3 * c.heartbeat_interval_ms));
+  if (c.mtu && (*c.mtu < 68 || *c.mtu > 65521)) fail(fmt::format("mtu {}: expected 68 to 65521", *c.mtu));
+  if (c.block_size && (*c.block_size & (*c.block_size - 1)) != 0)
+    fail(fmt::format("block_size {}: not a power of two", *c.block_size));
+}
+
+std::optional<Config> parse_command_line(int argc, char** argv) {
+  CLI::App app{"vnicd: a network interface whose frames travel through shared storage"};
+  app.set_version_flag("--version", "vnicd 0.1.0");
+  std::optional<std::string> config_file, ifname, send, recv, mac, engine, socket, log_level, offload, sync;
+  std::vector<std::string> addresses;
+  std::optional<unsigned> mtu, heartbeat, dead_after, max_age, queue_depth;
+  std::optional<uint32_t> block_size, send_slot, peer_slot;
+  bool format_if_empty = false;
+  app.add_option("--config", config_file, "JSON configuration file (flags win over it)");
+  app.add_option("--ifname", ifname, "interface name (default vnic0)");
+  app.add_option("--send", send, "send volume: file or block device this node writes");
+  app.add_option("--recv", recv, "receive volume: the storage mirror of the peer's send volume");
+  app.add_option("--address", addresses, "address in CIDR form; repeat for more");
+  app.add_option("--mtu", mtu, "interface MTU");
+  app.add_option("--mac", mac, "MAC address (default: derived from the send volume's UUID and slot)");
+  app.add_option("--io-engine", engine, "auto, io_uring, libaio or sync");
+  app.add_option("--control-socket", socket, "UNIX control socket (default /run/vnic/IFNAME.sock)");
+  app.add_flag("--format-if-empty", format_if_empty, "format the send volume if it is all zeros");
+  app.add_option("--block-size", block_size, "expected block size of the send volume (and for --format-if-empty)");
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  app.add_option("--offload", offload, "on or off: TAP checksum/TSO/USO offloads");
+  app.add_option("--sync", sync, "none, odsync or rwf-dsync");
+  app.add_option("--send-slot", send_slot, "this node's slot on the send volume (shared LUN)");
+  app.add_option("--peer-slot", peer_slot, "the peer's slot on the receive volume (shared LUN)");
+  app.add_option("--queue-depth", queue_depth, "block writes in flight");
+  app.add_option("--heartbeat-interval-ms", heartbeat, "heartbeat period (default 100)");
+  app.add_option("--dead-after-ms", dead_after,
+                 "peer declared dead after this long without a heartbeat (default 1000)");
+  app.add_option("--max-frame-age-ms", max_age, "never deliver a frame older than this (default 2000)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    app.exit(e);
+    return std::nullopt;
+  } catch (const CLI::CallForVersion& e) {
+    app.exit(e);
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    throw ConfigError(e.what());
+  }
+
+  Config c;
+  if (config_file) load_config_file(*config_file, c);
+  if (ifname) c.ifname = *ifname;
+  if (send) c.send_path = *send;
+  if (recv) c.recv_path = *recv;
+  if (!addresses.empty()) c.addresses = addresses;
+  if (mtu) c.mtu = mtu;
+  if (mac) c.mac = mac;
+  if (engine) c.io_engine = *engine;
+  if (socket) c.control_socket = *socket;
+  if (format_if_empty) c.format_if_empty = true;
+  if (block_size) c.block_size = block_size;
+  if (log_level) c.log_level = *log_level;
+  if (offload) {
+    if (*offload != "on" && *offload != "off")
+      throw ConfigError(fmt::format("--offload '{}': expected on or off", *offload));
+    c.offload = *offload == "on";
+  }
+  if (sync) c.sync = *sync;
+  if (send_slot) c.send_slot = *send_slot;
+  if (peer_slot) c.peer_slot = *peer_slot;
+  if (queue_depth) c.queue_depth = *queue_depth;
+  if (heartbeat) c.heartbeat_interval_ms = *heartbeat;
+  if (dead_after) c.dead_after_ms = *dead_after;
+  if (max_age) c.max_frame_age_ms = *max_age;
+  validate(c);
+  return c;
+}
+
+}  // namespace vnicd

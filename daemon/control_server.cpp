@@ -1,0 +1,201 @@
+#include "daemon/control_server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace vnicd {
+namespace {
+
+constexpr size_t kMaxRequestBytes = 64 * 1024;
+constexpr size_t kMaxClients = 16;
+
+[[noreturn]] void fail(const std::string& path, const char* what) {
+  throw std::runtime_error(fmt::format("{}: {}: {}", path, what, std::strerror(errno)));
+}
+
+sockaddr_un address_of(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path))
+    throw std::runtime_error(
+        fmt::format("{}: control socket path is longer than {} bytes", path, sizeof(addr.sun_path) - 1));
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  return addr;
+}
+
+// True when a live process accepts connections on `path`.
+bool someone_listening(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un addr = address_of(path);
+  bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return live;
+}
+
+void write_all(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      if (::poll(&p, 1, 1000) <= 0) return;  // a client that does not read loses its answer
+      continue;
+    }
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace
+
+ControlServer::ControlServer(std::string path, Handler handler, unsigned mode)
+    : path_(std::move(path)), handler_(std::move(handler)) {
+  sockaddr_un addr = address_of(path_);
+  auto dir = std::filesystem::path(path_).parent_path();
+  if (!dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw std::runtime_error(fmt::format("{}: cannot create {}: {}", path_, dir.string(), ec.message()));
+  }
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) throw std::runtime_error(fmt::format("{}: exists and is not a socket", path_));
+    if (someone_listening(path_))
+      throw std::runtime_error(fmt::format("{}: another daemon is already answering on this control socket", path_));
+    ::unlink(path_.c_str());  // stale, left by a daemon that was killed
+  }
+  listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (listen_fd_ < 0) fail(path_, "socket");
+  // The mode is set on a private umask so the socket is never reachable more widely, not even briefly.
+  mode_t old_mask = ::umask(static_cast<mode_t>(~mode & 0777));
+  int rc = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  ::umask(old_mask);
+  if (rc != 0) {
+    int error = errno;
+    ::close(listen_fd_);
+    errno = error;
+    fail(path_, "bind");
+  }
+  if (::chmod(path_.c_str(), mode) != 0 || ::listen(listen_fd_, 8) != 0) {
+    int error = errno;
+    ::close(listen_fd_);
+    ::unlink(path_.c_str());
+    errno = error;
+    fail(path_, "listen");
+  }
+}
+
+ControlServer::~ControlServer() {
+  for (auto& c : clients_) ::close(c.fd);
+  if (listen_fd_ >= 0) {
+    ::close(listen_fd_);
+    ::unlink(path_.c_str());
+  }
+}
+
+std::vector<int> ControlServer::client_fds() const {
+  std::vector<int> fds;
+  for (const auto& c : clients_) fds.push_back(c.fd);
+  return fds;
+}
+
+void ControlServer::on_listen_ready() {
+  for (;;) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    if (clients_.size() >= kMaxClients) {
+      ::close(fd);
+      continue;
+    }
+    clients_.push_back({fd, {}});
+  }
+}
+
+void ControlServer::close_client(size_t index) {
+  ::close(clients_[index].fd);
+  clients_.erase(clients_.begin() + static_cast<std::ptrdiff_t>(index));
+}
+
+void ControlServer::on_client_ready(int fd) {
+  auto it = std::find_if(clients_.begin(), clients_.end(), [&](const Client& c) { return c.fd == fd; });
+  if (it == clients_.end()) return;
+  size_t index = static_cast<size_t>(it - clients_.begin());
+  char buffer[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      close_client(index);
+      return;
+    }
+    clients_[index].pending.append(buffer, static_cast<size_t>(n));
+    if (clients_[index].pending.size() > kMaxRequestBytes) {
+      write_all(fd, R"({"error":"request longer than 64 KiB"})"
+                    "\n");
+      close_client(index);
+      return;
+    }
+  }
+  std::string& pending = clients_[index].pending;
+  size_t newline;
+  while ((newline = pending.find('\n')) != std::string::npos) {
+    std::string line = pending.substr(0, newline);
+    pending.erase(0, newline + 1);
+    nlohmann::json reply;
+    try {
+      reply = handler_(nlohmann::json::parse(line));
+    } catch (const nlohmann::json::exception& e) {
+      reply = {{"error", fmt::format("bad request: {}", e.what())}};
+    } catch (const std::exception& e) {
+      reply = {{"error", e.what()}};
+    }
+    write_all(fd, reply.dump() + "\n");
+  }
+}
+
+nlohmann::json control_request(const std::string& path, const nlohmann::json& request, int timeout_ms) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) fail(path, "socket");
+  sockaddr_un addr = address_of(path);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    int error = errno;
+    ::close(fd);
+    errno = error;
+    fail(path, "cannot connect to the daemon's control socket");
+  }
+  write_all(fd, request.dump() + "\n");
+  std::string reply;
+  char buffer[4096];
+  while (reply.find('\n') == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) {
+      ::close(fd);
+      throw std::runtime_error(fmt::format("{}: no answer from the daemon within {} ms", path, timeout_ms));
+    }
+    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) break;
+    reply.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  auto newline = reply.find('\n');
+  if (newline == std::string::npos)
+    throw std::runtime_error(fmt::format("{}: the daemon closed without answering", path));
+  return nlohmann::json::parse(reply.substr(0, newline));
+}
+
+}  // namespace vnicd

@@ -1,0 +1,50 @@
+// The control socket: a UNIX stream socket taking one JSON request per line and answering one
+// JSON line each, e.g. {"command":"status"}. Non-blocking; the daemon's loop drives it.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace vnicd {
+
+class ControlServer {
+ public:
+  using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
+
+  // Creates the socket's directory if needed, replaces a stale socket (nobody listening), refuses
+  // one that a live daemon answers on, and sets the socket's mode (0600 by default).
+  // Throws std::runtime_error("PATH: what failed: why").
+  ControlServer(std::string path, Handler handler, unsigned mode = 0600);
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  int listen_fd() const { return listen_fd_; }
+  // Descriptors of connected clients, to watch for input.
+  std::vector<int> client_fds() const;
+  // Accepts pending connections.
+  void on_listen_ready();
+  // Reads what a client sent and answers every complete line.
+  void on_client_ready(int fd);
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Client {
+    int fd;
+    std::string pending;
+  };
+  void close_client(size_t index);
+
+  std::string path_;
+  Handler handler_;
+  int listen_fd_ = -1;
+  std::vector<Client> clients_;
+};
+
+// A client for vnicctl and tests: sends one request, returns the reply (throws on failure).
+nlohmann::json control_request(const std::string& path, const nlohmann::json& request, int timeout_ms = 2000);
+
+}  // namespace vnicd

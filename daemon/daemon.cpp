@@ -1,0 +1,357 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include "blockxport/volume_check.h"
+#include "blockxport/volume_format.h"
+#include "daemon/status_json.h"
+#include "vnic/error.h"
+#include "vnic/mac_address.h"
+
+namespace vnicd {
+namespace {
+
+using blockxport::Clock;
+using blockxport::Nanos;
+using blockxport::TimePoint;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+constexpr size_t kTapBatch = 64;
+
+void same_file_check(const Config& c) {
+  struct stat a {
+  }, b{};
+  if (::stat(c.send_path.c_str(), &a) == 0 && ::stat(c.recv_path.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
+      a.st_ino == b.st_ino && a.st_rdev == b.st_rdev && c.send_slot == c.peer_slot)
+    throw std::runtime_error(
+        fmt::format("send {} and recv {} are the same volume and slot: the receive volume must "
+                    "be the peer's send volume (its mirror, or another slot of a shared LUN)",
+                    c.send_path, c.recv_path));
+}
+
+// --format-if-empty: a send volume whose first MiB is all zeros was never used; give it a format.
+void format_if_empty(const Config& c) {
+  blockxport::Volume volume = blockxport::Volume::open(c.send_path, {blockxport::VolumeAccess::read_only, false});
+  auto probe = blockxport::probe_formatted_superblock(volume);
+  if (probe.superblock || !probe.unformatted) return;
+  blockxport::FormatOptions f;
+  f.block_size = c.block_size.value_or(64 * 1024);
+  f.slots = std::max(c.send_slot, c.peer_slot) + 1;
+  f.label = c.ifname;
+  auto sb = blockxport::format_volume(c.send_path, f);  // refuses if anything in the first MiB is not zero
+  spdlog::info("formatted empty send volume {}: uuid {}, {} blocks of {} bytes", c.send_path,
+               blockxport::format_uuid(sb.uuid), sb.ring_blocks, sb.block_size);
+}
+
+blockxport::LinkOptions link_options(const Config& c) {
+  blockxport::LinkOptions o;
+  o.send_path = c.send_path;
+  o.recv_path = c.recv_path;
+  o.send_slot = c.send_slot;
+  o.peer_slot = c.peer_slot;
+  o.engine = blockxport::parse_engine_kind(c.io_engine);
+  o.open_dsync = c.sync == "odsync";
+  o.write_dsync = c.sync == "rwf-dsync";
+  o.expected_block_size = c.block_size;
+  o.writer.queue_depth = c.queue_depth;
+  o.writer.flush_deadline = microseconds(c.flush_deadline_us);
+  o.reader.spin_window = microseconds(c.poll_spin_us);
+  o.reader.max_interval = microseconds(c.poll_max_interval_us);
+  o.reader.max_age = milliseconds(c.max_frame_age_ms);
+  o.heartbeat_interval = milliseconds(c.heartbeat_interval_ms);
+  o.dead_after = milliseconds(c.dead_after_ms);
+  return o;
+}
+
+void epoll_add(int epoll_fd, int fd, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+    throw std::runtime_error(fmt::format("epoll_ctl add fd {}: {}", fd, std::strerror(errno)));
+}
+
+}  // namespace
+
+Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch), started_at_(Clock::now()) {
+  apply_log_level();
+  same_file_check(config_);
+
+  // The interface first: a name already taken fails before anything is written to the volumes.
+  vnic::TapOptions tap_options;
+  tap_options.name = config_.ifname;
+  tap_options.offload = config_.offload;
+  tap_ = std::make_unique<vnic::TapDevice>(tap_options);
+  spdlog::info("{}: TAP created, offloads {}", config_.ifname, tap_->offloads().to_string());
+  if (config_.format_if_empty) format_if_empty(config_);
+  link_ = blockxport::Link::open(link_options(config_));
+  spdlog::info("{}: send {} ({}), recv {}, engine {}, epoch {:016x}, first sequence {}", config_.ifname,
+               config_.send_path, link_->send_volume().backing_description(), config_.recv_path, link_->engine_name(),
+               link_->epoch(), link_->stats().start_sequence);
+  control_ = std::make_unique<vnic::LinkControl>(config_.ifname);
+  if (config_.mtu) control_->set_mtu(*config_.mtu);
+  vnic::MacAddress mac;
+  if (config_.mac) {
+    mac = vnic::MacAddress::parse(*config_.mac);
+  } else {
+    // Stable across restarts: the same volume and slot give the same address.
+    std::string seed = blockxport::format_uuid(link_->send_superblock().uuid) + "/" + std::to_string(config_.send_slot);
+    mac = vnic::derive_local_mac(seed);
+  }
+  control_->set_mac(mac);
+  for (const auto& address : config_.addresses) control_->add_address(address);
+  monitor_ = std::make_unique<vnic::LinkMonitor>(tap_->ifindex());
+  admin_up_ = control_->state().admin_up;
+
+  server_ = std::make_unique<ControlServer>(config_.effective_control_socket(),
+                                            [this](const nlohmann::json& request) -> nlohmann::json {
+                                              std::string command = request.value("command", "");
+                                              if (command == "status" || command == "stats") return status();
+                                              return {{"error", fmt::format("unknown command '{}'", command)}};
+                                            });
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  ::sigprocmask(SIG_BLOCK, &signals, nullptr);
+  signal_fd_ = ::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (signal_fd_ < 0 || epoll_fd_ < 0)
+    throw std::runtime_error(fmt::format("signalfd/epoll: {}", std::strerror(errno)));
+  epoll_add(epoll_fd_, tap_->fd(), EPOLLIN);
+  epoll_add(epoll_fd_, signal_fd_, EPOLLIN);
+  epoll_add(epoll_fd_, monitor_->fd(), EPOLLIN);
+  epoll_add(epoll_fd_, server_->listen_fd(), EPOLLIN);
+  if (link_->completion_fd() >= 0) epoll_add(epoll_fd_, link_->completion_fd(), EPOLLIN);
+
+  if (sd_watchdog_enabled(0, &watchdog_usec_) <= 0) watchdog_usec_ = 0;
+  rx_frames_.reserve(link_->send_superblock().block_size);
+}
+
+Daemon::~Daemon() {
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+void Daemon::apply_log_level() const { spdlog::set_level(spdlog::level::from_str(config_.log_level)); }
+
+void Daemon::deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader&) {
+  if (!admin_up_) {
+    counters_.rx_dropped_admin_down += frames.size();  // a NIC that is down takes nothing in
+    return;
+  }
+  rx_frames_.clear();
+  for (auto f : frames) {
+    // The TAP only reads these bytes; Frame wants a mutable slot because it also serves reads.
+    vnic::Frame frame(const_cast<std::byte*>(f.data()), f.size());
+    frame.set_length(f.size());
+    rx_frames_.push_back(frame);
+  }
+  std::span<const vnic::Frame> pending(rx_frames_);
+  // The TAP takes frames into the stack at once; EAGAIN here is the kernel's backlog being full,
+  // and the frames it refuses are counted by the device as dropped.
+  for (int attempt = 0; attempt < 3 && !pending.empty(); ++attempt) {
+    auto result = tap_->write_batch(pending);
+    pending = pending.subspan(result.consumed());
+  }
+}
+
+void Daemon::pump_tap_to_link(TimePoint now) {
+  for (int round = 0; round < 16; ++round) {
+    if (tx_batch_.empty()) {
+      if (!tap_readable_ || !running_) return;
+      if (tap_->read_batch(tx_batch_) == 0) {
+        tap_readable_ = false;
+        return;
+      }
+    }
+    tx_views_.clear();
+    for (const auto& frame : tx_batch_.frames()) tx_views_.push_back(frame.bytes());
+    size_t taken = link_->send(tx_views_, now);
+    tx_batch_.consume_front(taken);
+    if (!tx_batch_.empty()) {
+      ++counters_.tx_backpressure_waits;  // every block buffer busy: wait for a write to finish
+      return;
+    }
+  }
+}
+
+void Daemon::follow_peer() {
+  auto state = link_->peer().state();
+  if (last_peer_state_ != state) {
+    spdlog::info("{}: peer {}{}", config_.ifname, blockxport::peer_state_name(state),
+                 state == blockxport::PeerState::no_volume
+                     ? fmt::format(" (waiting for {} to be formatted)", config_.recv_path)
+                     : "");
+    last_peer_state_ = state;
+  }
+  bool want = state == blockxport::PeerState::alive && link_->reader() && link_->reader()->attached();
+  if (want != carrier_) {
+    tap_->set_carrier(want);
+    carrier_ = want;
+    ++counters_.carrier_changes;
+    spdlog::info("{}: carrier {}", config_.ifname, want ? "on" : "off");
+  }
+}
+
+// One line per event an admin would want to see: resyncs, writer restarts, damaged or late blocks.
+void Daemon::log_reader_events() {
+  const auto* reader = link_->reader();
+  if (!reader) return;
+  const auto& now = reader->stats();
+  auto& was = logged_;
+  if (now.epoch_changes != was.epoch_changes)
+    spdlog::info("{}: the peer's writer restarted: following epoch {:016x} from sequence {} ({} sequences it skipped)",
+                 config_.ifname, reader->epoch(), reader->next_sequence(), now.restart_skipped_blocks);
+  if (now.lapped_resyncs != was.lapped_resyncs)
+    spdlog::warn("{}: lapped by the peer's writer: resynced to sequence {}, {} blocks lost in all", config_.ifname,
+                 reader->next_sequence(), now.blocks_lost_lapped);
+  if (now.corrupt_blocks + now.malformed_blocks != was.damaged)
+    spdlog::warn("{}: skipped damaged blocks: {} corrupt, {} malformed in all", config_.ifname, now.corrupt_blocks,
+                 now.malformed_blocks);
+  if (now.too_old_blocks != was.too_old_blocks)
+    spdlog::warn("{}: dropped blocks older than {} ms: {} frames in all", config_.ifname, config_.max_frame_age_ms,
+                 now.too_old_frames);
+  was = {now.epoch_changes, now.lapped_resyncs, now.corrupt_blocks + now.malformed_blocks, now.too_old_blocks};
+}
+
+void Daemon::handle_link_events() {
+  for (const auto& event : monitor_->poll()) {
+    admin_up_ = event.state.admin_up;
+    spdlog::info("{}: link event {} (mtu {})", config_.ifname, vnic::to_string(event.kind), event.state.mtu);
+    if (event.kind == vnic::LinkEventKind::removed) {
+      spdlog::error("{}: the interface was removed; stopping", config_.ifname);
+      running_ = false;
+    }
+  }
+}
+
+void Daemon::reload() {
+  ++counters_.reloads;
+  if (!config_.config_path) {
+    spdlog::info("{}: SIGHUP: no config file to reload", config_.ifname);
+    return;
+  }
+  Config fresh = config_;
+  try {
+    load_config_file(*config_.config_path, fresh);
+    validate(fresh);
+  } catch (const std::exception& e) {
+    spdlog::error("{}: SIGHUP: keeping the running configuration: {}", config_.ifname, e.what());
+    return;
+  }
+  // Only what can change without reopening the volumes or the interface.
+  config_.log_level = fresh.log_level;
+  config_.heartbeat_interval_ms = fresh.heartbeat_interval_ms;
+  config_.dead_after_ms = fresh.dead_after_ms;
+  config_.max_frame_age_ms = fresh.max_frame_age_ms;
+  config_.flush_deadline_us = fresh.flush_deadline_us;
+  config_.poll_spin_us = fresh.poll_spin_us;
+  config_.poll_max_interval_us = fresh.poll_max_interval_us;
+  apply_log_level();
+  link_->update_timers(link_options(config_));
+  spdlog::info("{}: SIGHUP: reloaded log level {}, heartbeat {} ms, dead after {} ms", config_.ifname,
+               config_.log_level, config_.heartbeat_interval_ms, config_.dead_after_ms);
+}
+
+void Daemon::handle_signal() {
+  signalfd_siginfo info{};
+  while (::read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+    if (info.ssi_signo == SIGHUP) {
+      reload();
+    } else {
+      spdlog::info("{}: signal {}: stopping", config_.ifname, strsignal(static_cast<int>(info.ssi_signo)));
+      running_ = false;
+    }
+  }
+}
+
+timespec Daemon::epoll_timeout() const {
+  Nanos wait = milliseconds(100);
+  if (auto wake = link_->next_wakeup())
+    wait = std::clamp(std::chrono::duration_cast<Nanos>(*wake - Clock::now()), Nanos{0}, wait);
+  // Frames held back by a busy writer wait for a completion; without a completion fd, poll.
+  if (!tx_batch_.empty() && link_->completion_fd() < 0) wait = Nanos{0};
+  return timespec{static_cast<time_t>(wait.count() / 1'000'000'000), static_cast<long>(wait.count() % 1'000'000'000)};
+}
+
+void Daemon::shutdown() {
+  sd_notify(0, "STOPPING=1");
+  // Frames already read from the TAP are still ours to send; then the clean stop.
+  auto deadline = Clock::now() + milliseconds(500);
+  while (!tx_batch_.empty() && Clock::now() < deadline) {
+    pump_tap_to_link(Clock::now());
+    link_->run_once(*this, milliseconds(1));
+  }
+  link_->stop();
+  tap_->set_carrier(false);
+  spdlog::info("{}: stopped cleanly; the peer sees carrier off", config_.ifname);
+}
+
+int Daemon::run() {
+  sd_notifyf(0, "READY=1\nSTATUS=%s: waiting for the peer", config_.ifname.c_str());
+  epoll_event events[16];
+  while (running_) {
+    TimePoint now = Clock::now();
+    link_->run_once(*this, Nanos{0});
+    try {
+      pump_tap_to_link(now);
+    } catch (const vnic::Error& e) {
+      // The interface was deleted under us (ip link del): nothing left to serve.
+      spdlog::error("{}", e.what());
+      break;
+    }
+    follow_peer();
+    log_reader_events();
+    if (watchdog_usec_ && now >= next_watchdog_) {
+      sd_notify(0, "WATCHDOG=1");
+      next_watchdog_ = now + microseconds(watchdog_usec_ / 2);
+    }
+    // epoll_pwait2: the reader's back-off steps are tens of microseconds, below epoll_wait's ms.
+    timespec timeout = epoll_timeout();
+    int n = ::epoll_pwait2(epoll_fd_, events, 16, &timeout, nullptr);
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == tap_->fd()) {
+        tap_readable_ = true;
+      } else if (fd == signal_fd_) {
+        handle_signal();
+      } else if (fd == monitor_->fd()) {
+        handle_link_events();
+      } else if (fd == server_->listen_fd()) {
+        server_->on_listen_ready();
+        for (int client : server_->client_fds()) {
+          epoll_event ev{};
+          ev.events = EPOLLIN;
+          ev.data.fd = client;
+          ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, client, &ev);  // EEXIST for clients already added
+        }
+      } else if (fd == link_->completion_fd()) {
+        link_->drain_completion_fd();
+      } else {
+        server_->on_client_ready(fd);  // a closed client leaves epoll as its fd closes
+      }
+    }
+  }
+  shutdown();
+  return 0;
+}
+
+nlohmann::json Daemon::status() const {
+  StatusInputs in{config_, *link_, *tap_, counters_, carrier_, admin_up_, started_at_};
+  return build_status(in);
+}
+
+}  // namespace vnicd

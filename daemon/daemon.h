@@ -1,0 +1,79 @@
+// vnicd's core: one event loop moving frames TAP -> writer and reader -> TAP, following the
+// peer's liveness with the carrier, and serving the control socket.
+#pragma once
+
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "blockxport/link.h"
+#include "daemon/config.h"
+#include "daemon/control_server.h"
+#include "vnic/frame_batch.h"
+#include "vnic/link_control.h"
+#include "vnic/link_monitor.h"
+#include "vnic/tap_device.h"
+
+namespace vnicd {
+
+struct DaemonCounters {
+  uint64_t rx_dropped_admin_down = 0;  // frames from the peer while the interface was down
+  uint64_t tx_backpressure_waits = 0;  // TAP reads paused: every block buffer busy
+  uint64_t carrier_changes = 0;
+  uint64_t reloads = 0;
+};
+
+class Daemon : private blockxport::FrameSink {
+ public:
+  // Opens the volumes, creates and configures the interface and the control socket. Throws with
+  // one line on any failure, leaving nothing behind (the TAP and socket go with the object).
+  explicit Daemon(Config config);
+  ~Daemon() override;
+
+  // Runs until SIGTERM or SIGINT, then stops cleanly. Returns the exit status.
+  int run();
+
+  nlohmann::json status() const;
+
+ private:
+  void deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader& block) override;
+  void pump_tap_to_link(blockxport::TimePoint now);
+  void follow_peer();
+  void log_reader_events();
+  void handle_link_events();
+  void handle_signal();
+  void reload();
+  void shutdown();
+  timespec epoll_timeout() const;
+  void apply_log_level() const;
+
+  Config config_;
+  std::unique_ptr<blockxport::Link> link_;
+  std::unique_ptr<vnic::TapDevice> tap_;
+  std::unique_ptr<vnic::LinkControl> control_;
+  std::unique_ptr<vnic::LinkMonitor> monitor_;
+  std::unique_ptr<ControlServer> server_;
+  vnic::FrameBatch tx_batch_;
+  std::vector<blockxport::FrameSpan> tx_views_;
+  std::vector<vnic::Frame> rx_frames_;
+  int epoll_fd_ = -1;
+  int signal_fd_ = -1;
+  bool running_ = true;
+  bool tap_readable_ = false;
+  bool carrier_ = false;
+  bool admin_up_ = false;
+  std::optional<blockxport::PeerState> last_peer_state_;
+  DaemonCounters counters_;
+  struct LoggedReaderEvents {
+    uint64_t epoch_changes = 0, lapped_resyncs = 0, damaged = 0, too_old_blocks = 0;
+  } logged_;  // what log_reader_events() has already reported
+  uint64_t watchdog_usec_ = 0;
+  blockxport::TimePoint next_watchdog_{};
+  blockxport::TimePoint started_at_;
+};
+
+}  // namespace vnicd

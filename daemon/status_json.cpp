@@ -1,0 +1,142 @@
+#include "daemon/status_json.h"
+
+#include <fmt/format.h>
+
+#include "daemon/daemon.h"
+
+namespace vnicd {
+namespace {
+
+double ms_since(blockxport::TimePoint t, blockxport::TimePoint now) {
+  return std::chrono::duration<double, std::milli>(now - t).count();
+}
+
+double ratio(uint64_t a, uint64_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b); }
+
+}  // namespace
+
+nlohmann::json latency_json(const blockxport::LatencyHistogram& h) {
+  auto us = [](uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
+  return {{"count", h.count()},
+          {"p50_us", us(h.percentile(0.50))},
+          {"p90_us", us(h.percentile(0.90))},
+          {"p99_us", us(h.percentile(0.99))},
+          {"p999_us", us(h.percentile(0.999))},
+          {"max_us", us(h.max())}};
+}
+
+nlohmann::json build_status(const StatusInputs& in) {
+  using nlohmann::json;
+  auto now = blockxport::Clock::now();
+  const auto& link = in.link;
+  const auto& w = link.writer().stats();
+  const auto& peer = link.peer();
+  const auto& sb = link.send_superblock();
+
+  json flushes = {{"full", w.flushes[0]},
+                  {"idle", w.flushes[1]},
+                  {"slot_freed", w.flushes[2]},
+                  {"deadline", w.flushes[3]},
+                  {"forced", w.flushes[4]}};
+  uint64_t acked = peer.last_record() ? peer.last_record()->acks[in.config.send_slot] : 0;
+  uint64_t written_head = link.writer().durable_head();
+  json writer = {
+      {"epoch", fmt::format("{:016x}", link.epoch())},
+      {"next_sequence", link.writer().next_sequence()},
+      {"durable_head", written_head},
+      {"acked_by_peer", acked},
+      {"ring_blocks", sb.ring_blocks},
+      {"ring_occupancy", acked == 0 || acked >= written_head ? 0 : written_head - 1 - acked},
+      {"frames", w.frames_sent},
+      {"bytes", w.payload_bytes_sent},
+      {"blocks", w.blocks_written},
+      {"volume_bytes", w.volume_bytes_written},
+      {"padding_amplification", ratio(w.volume_bytes_written, w.payload_bytes_written)},
+      {"block_fill_ratio",
+       ratio(w.payload_bytes_written, w.blocks_written * (sb.block_size - blockxport::kBlockHeaderBytes))},
+      {"flush_reasons", flushes},
+      {"write_errors", w.write_errors},
+      {"write_latency", latency_json(w.write_latency)},
+  };
+
+  json reader = nullptr;
+  json drops = {
+      {"tx_ring_full", w.frames_dropped_ring_full},         {"tx_too_big", w.frames_dropped_too_big},
+      {"rx_admin_down", in.counters.rx_dropped_admin_down}, {"rx_tap_rejected", in.tap.stats().tx_dropped},
+      {"tx_tap_truncated", in.tap.stats().rx_truncated},
+  };
+  if (const auto* r = link.reader()) {
+    const auto& rs = r->stats();
+    reader = {
+        {"attached", r->attached()},
+        {"epoch", fmt::format("{:016x}", r->epoch())},
+        {"next_sequence", r->next_sequence()},
+        {"frames", rs.frames_delivered},
+        {"bytes", rs.bytes_delivered},
+        {"blocks", rs.blocks_delivered},
+        {"reads", rs.reads},
+        {"volume_bytes_read", rs.volume_bytes_read},
+        {"empty_polls", rs.empty_polls},
+        {"crc_rereads", rs.torn_rereads},
+        {"corrupt_blocks", rs.corrupt_blocks},
+        {"malformed_blocks", rs.malformed_blocks},
+        {"missing_blocks", rs.missing_blocks},
+        {"lapped_resyncs", rs.lapped_resyncs},
+        {"blocks_lost_lapped", rs.blocks_lost_lapped},
+        {"epoch_changes", rs.epoch_changes},
+        {"restart_skipped_blocks", rs.restart_skipped_blocks},
+        {"stale_epoch_blocks", rs.stale_epoch_blocks},
+        {"skipped_on_attach", rs.skipped_on_attach},
+        {"read_errors", rs.read_errors},
+        {"delivery_age", latency_json(rs.delivery_age)},
+    };
+    drops["rx_too_old"] = rs.too_old_frames;
+    drops["rx_partial_frames"] = rs.dropped_partial_frames;
+    drops["rx_corrupt_blocks"] = rs.corrupt_blocks + rs.malformed_blocks;
+    drops["rx_lost_blocks"] = rs.blocks_lost_lapped + rs.missing_blocks;
+  }
+
+  json peer_json = {
+      {"state", std::string(blockxport::peer_state_name(peer.state()))},
+      {"since_ms", ms_since(peer.since(), now)},
+  };
+  if (const auto& rec = peer.last_record()) {
+    peer_json["epoch"] = fmt::format("{:016x}", rec->epoch);
+    peer_json["heartbeat"] = rec->heartbeat;
+    peer_json["head"] = rec->head_sequence;
+  }
+  const auto& tap = in.tap.stats();
+  return {
+      {"interface",
+       {{"name", in.config.ifname},
+        {"ifindex", in.tap.ifindex()},
+        {"admin_up", in.admin_up},
+        {"carrier", in.carrier},
+        {"offloads", in.tap.offloads().to_string()},
+        {"tap",
+         {{"from_kernel_frames", tap.rx_frames},
+          {"from_kernel_bytes", tap.rx_bytes},
+          {"to_kernel_frames", tap.tx_frames},
+          {"to_kernel_bytes", tap.tx_bytes}}}}},
+      {"volumes",
+       {{"send", in.config.send_path},
+        {"recv", in.config.recv_path},
+        {"engine", std::string(link.engine_name())},
+        {"block_size", sb.block_size},
+        {"backing", link.send_volume().backing_description()}}},
+      {"uptime_s", ms_since(in.started_at, now) / 1000.0},
+      {"peer", peer_json},
+      {"tx", writer},
+      {"rx", reader},
+      {"drops", drops},
+      {"counters",
+       {{"carrier_changes", in.counters.carrier_changes},
+        {"tx_backpressure_waits", in.counters.tx_backpressure_waits},
+        {"reloads", in.counters.reloads},
+        {"state_writes", link.stats().state_writes},
+        {"state_reads", link.stats().state_reads},
+        {"state_unreadable", link.stats().state_unreadable}}},
+  };
+}
+
+}  // namespace vnicd

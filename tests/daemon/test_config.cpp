@@ -1,0 +1,97 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "daemon/config.h"
+
+using vnicd::Config;
+using vnicd::ConfigError;
+
+namespace {
+
+struct TempJson {
+  std::string path;
+  explicit TempJson(const std::string& text) {
+    char name[] = "/tmp/vnicd-config-XXXXXX";
+    int fd = mkstemp(name);
+    REQUIRE(fd >= 0);
+    ::close(fd);
+    path = name;
+    std::ofstream(path) << text;
+  }
+  ~TempJson() { ::unlink(path.c_str()); }
+};
+
+std::optional<Config> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "vnicd");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return vnicd::parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace
+
+TEST_CASE("a JSON config is read and flags win over it", "[config]") {
+  TempJson file(R"({"ifname": "hb0", "send": "/dev/a", "recv": "/dev/b", "addresses": ["10.77.0.1/24"],
+                    "mtu": 9000, "heartbeat_interval_ms": 50, "dead_after_ms": 400, "offload": false})");
+  auto c = parse({"--config", file.path, "--mtu", "1500", "--address", "10.77.5.1/24"});
+  REQUIRE(c);
+  CHECK(c->ifname == "hb0");
+  CHECK(c->send_path == "/dev/a");
+  CHECK(c->mtu == 1500u);
+  CHECK(c->addresses == std::vector<std::string>{"10.77.5.1/24"});
+  CHECK(c->heartbeat_interval_ms == 50);
+  CHECK(c->dead_after_ms == 400);
+  CHECK_FALSE(c->offload);
+  CHECK(c->effective_control_socket() == "/run/vnic/hb0.sock");
+  CHECK(c->config_path == file.path);
+}
+
+TEST_CASE("bad config files are refused naming the file and the key", "[config]") {
+  auto refused = [](const std::string& text, const std::string& expected) {
+    TempJson file(text);
+    INFO(text);
+    CHECK_THROWS_WITH(parse({"--config", file.path}), Catch::Contains(file.path) && Catch::Contains(expected));
+  };
+  refused("{", "not valid JSON");
+  refused("[1, 2]", "expected a JSON object");
+  refused(R"({"send": "/a", "recv": "/b", "colour": 1})", "unknown key 'colour'");
+  refused(R"({"send": "/a", "recv": "/b", "mtu": "big"})", "'mtu': expected a whole number");
+  refused(R"({"send": "/a", "recv": "/b", "mtu": 20})", "'mtu': expected a whole number from 68");
+  refused(R"({"send": "/a", "recv": "/b", "offload": "yes"})", "'offload': expected true or false");
+  refused(R"({"send": "/a", "recv": "/b", "addresses": "10.77.0.1/24"})", "'addresses': expected an array");
+  refused(R"({"send": "/a", "recv": "/b", "queue_depth": -1})", "'queue_depth'");
+  CHECK_THROWS_WITH(parse({"--config", "/nonexistent/vnic.json"}), Catch::Contains("/nonexistent/vnic.json"));
+}
+
+TEST_CASE("bad option values are refused naming the option", "[config]") {
+  auto refused = [](std::vector<std::string> args, const std::string& expected) {
+    args.insert(args.begin(), {"--send", "/a", "--recv", "/b"});
+    CHECK_THROWS_AS(parse(args), ConfigError);
+    CHECK_THROWS_WITH(parse(args), Catch::Contains(expected));
+  };
+  refused({"--address", "10.77.0.1"}, "address '10.77.0.1'");
+  refused({"--address", "10.77.0.1/33"}, "not a CIDR");
+  refused({"--address", "fd00::1/129"}, "not a CIDR");
+  refused({"--address", "default"}, "not a CIDR");
+  refused({"--dead-after-ms", "250"}, "at least 3 heartbeats");
+  refused({"--io-engine", "fast"}, "io_engine 'fast'");
+  refused({"--offload", "maybe"}, "--offload 'maybe'");
+  refused({"--ifname", "a/b"}, "not a valid interface name");
+  refused({"--ifname", "averyveryverylongname"}, "not a valid interface name");
+  refused({"--log-level", "loud"}, "log_level 'loud'");
+  refused({"--sync", "always"}, "sync 'always'");
+  refused({"--block-size", "3000"}, "not a power of two");
+  CHECK_THROWS_WITH(parse({"--recv", "/b"}), Catch::Contains("no send volume"));
+  CHECK_THROWS_WITH(parse({"--send", "/a", "--bogus"}), Catch::Contains("--bogus"));
+}
+
+TEST_CASE("IPv6 and IPv4 CIDRs are accepted", "[config]") {
+  auto c = parse({"--send", "/a", "--recv", "/b", "--address", "10.77.0.1/24", "--address", "fd00:77::1/64"});
+  REQUIRE(c);
+  CHECK(c->addresses.size() == 2);
+}
