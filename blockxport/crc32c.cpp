@@ -3,14 +3,13 @@
 #include <array>
 #include <cstring>
 
-#if defined(__x86_64__)
-#include <nmmintrin.h>
-#endif
+#include "blockxport/crc32c_shift.h"
+#include "blockxport/crc32c_sse42.h"
 
 namespace blockxport {
 namespace {
 
-constexpr uint32_t kPolyReflected = 0x82F63B78u;
+using crc32c_detail::kPolyReflected;
 
 using Tables = std::array<std::array<uint32_t, 256>, 8>;
 
@@ -45,27 +44,11 @@ uint32_t portable_update(uint32_t crc, const unsigned char* p, size_t n) {
   return crc;
 }
 
-#if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t hardware_update(uint32_t crc, const unsigned char* p, size_t n) {
-  uint64_t c = crc;
-  while (n >= 8) {
-    uint64_t word;
-    std::memcpy(&word, p, 8);
-    c = _mm_crc32_u64(c, word);
-    p += 8;
-    n -= 8;
-  }
-  auto c32 = static_cast<uint32_t>(c);
-  while (n-- > 0) c32 = _mm_crc32_u8(c32, *p++);
-  return c32;
-}
-#endif
-
 using UpdateFn = uint32_t (*)(uint32_t, const unsigned char*, size_t);
 
 UpdateFn choose_update() {
 #if defined(__x86_64__)
-  if (__builtin_cpu_supports("sse4.2")) return hardware_update;
+  if (__builtin_cpu_supports("sse4.2")) return crc32c_detail::sse42_update;
 #endif
   return portable_update;
 }

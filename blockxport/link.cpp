@@ -195,15 +195,15 @@ void Link::reap(Nanos wait, TimePoint& now) {
 void Link::run_once(FrameSink& sink, Nanos max_wait) {
   TimePoint now = Clock::now();
   reap(Nanos{0}, now);
-  writer_->flush(now);
   if (!reader_ && now >= next_volume_probe_) try_attach_receive_volume(now);
-  if (reader_) {
-    reader_->deliver(sink, now);
-    reader_->poll(now);
-  }
+  if (reader_) reader_->deliver(sink, now);
+  if (peer_.tick(now)) writer_->set_reader_progress(writer_->next_sequence(), false);
+  // State records first: queued behind a burst of block I/O, a 4 KiB record would carry its
+  // acknowledgement (and the peer's writer, holding for it) only after all of that.
   maybe_write_state(now);
   maybe_read_peer_state(now);
-  if (peer_.tick(now)) writer_->set_reader_progress(writer_->next_sequence(), false);
+  writer_->flush(now);
+  if (reader_) reader_->poll(now);
 
   if (max_wait.count() <= 0) return;
   auto wake = next_wakeup();
@@ -219,33 +219,54 @@ void Link::run_once(FrameSink& sink, Nanos max_wait) {
 }
 
 std::optional<TimePoint> Link::next_wakeup() const {
-  std::optional<TimePoint> when = next_heartbeat_;
+  std::optional<TimePoint> when;
   auto consider = [&](std::optional<TimePoint> t) {
     if (t && (!when || *t < *when)) when = t;
   };
+  consider(state_write_due());
   consider(writer_->next_deadline());
   if (reader_) {
     consider(reader_->next_poll());
-    consider(next_peer_read_);
+    consider(peer_read_due());
   } else {
     consider(next_volume_probe_);
   }
   return when;
 }
 
+uint64_t Link::consumed_ack() const { return reader_ && reader_->attached() ? reader_->consumed() : 0; }
+
+std::optional<TimePoint> Link::state_write_due() const {
+  if (state_write_in_flight_) return std::nullopt;
+  TimePoint due = next_heartbeat_;
+  uint64_t ack = consumed_ack();
+  if (recv_sb_ && ack != published_ack_) {
+    // Progress goes out an interval after the last record, or at once after an eighth of the ring.
+    bool eighth = ack >= published_ack_ + std::max<uint64_t>(1, recv_sb_->ring_blocks / 8);
+    due = std::min(due, eighth ? TimePoint{} : published_at_ + options_.ack_interval);
+  }
+  return due;
+}
+
+std::optional<TimePoint> Link::peer_read_due() const {
+  if (!reader_ || state_read_in_flight_) return std::nullopt;
+  // A writer holding for a fresh acknowledgement (or dropping until one shows room), or a reader
+  // puzzled by an epoch, asks sooner than the heartbeat.
+  bool urgent = writer_->wants_fresh_ack() || writer_->ring_full() || reader_->wants_writer_state();
+  if (!urgent) return next_peer_read_;
+  return std::min(next_peer_read_, last_peer_read_ + options_.urgent_read_interval);
+}
+
 void Link::maybe_write_state(TimePoint now) {
-  if (state_write_in_flight_) return;
-  uint64_t ack = reader_ && reader_->attached() ? reader_->consumed() : 0;
-  // Publish acknowledgements early when a quarter of the peer's ring has been consumed since the
-  // last one, so a busy writer is never held by a stale ack.
-  bool ack_due = recv_sb_ && ack >= published_ack_ + std::max<uint64_t>(1, recv_sb_->ring_blocks / 4);
-  if (now < next_heartbeat_ && !ack_due) return;
+  auto due = state_write_due();
+  if (!due || now < *due) return;
   if (now >= next_heartbeat_) {
     ++heartbeat_;
     next_heartbeat_ = now + options_.heartbeat_interval;
   }
   StateRecord record = own_record(WriterStatus::running, now);
   published_ack_ = record.acks[options_.peer_slot];
+  published_at_ = now;
   encode_state_record(record, std::span<std::byte, kStateRecordBytes>(state_out_.data(), kStateRecordBytes));
   IoRequest request{IoOp::write,
                     send_volume_.fd(),
@@ -268,11 +289,8 @@ void Link::on_state_write_done(int32_t result) {
 }
 
 void Link::maybe_read_peer_state(TimePoint now) {
-  if (!reader_ || state_read_in_flight_) return;
-  // A writer held by flow control, or a reader puzzled by an epoch, asks sooner.
-  bool urgent = writer_->ring_full() || reader_->wants_writer_state();
-  TimePoint due = urgent ? std::min(next_peer_read_, now) : next_peer_read_;
-  if (now < due) return;
+  auto due = peer_read_due();
+  if (!due || now < *due) return;
   IoRequest request{IoOp::read,
                     recv_volume().fd(),
                     state_in_.data(),
@@ -281,11 +299,13 @@ void Link::maybe_read_peer_state(TimePoint now) {
                     make_tag(IoOwner::state, kStateRead)};
   if (engine_->submit(std::span<const IoRequest>(&request, 1)) == 1) {
     state_read_in_flight_ = true;
+    peer_read_ticket_ = writer_->ack_read_ticket();
+    auto held_since = writer_->holding_since();
+    peer_read_can_confirm_ = !held_since || now - *held_since >= 2 * options_.ack_interval;
     reader_->clear_wants_writer_state();
     ++stats_.state_reads;
-    // Between heartbeats, at most one urgent read per millisecond.
-    next_peer_read_ =
-        now + (urgent ? std::min<Nanos>(options_.heartbeat_interval, Nanos{1'000'000}) : options_.heartbeat_interval);
+    last_peer_read_ = now;
+    if (now >= next_peer_read_) next_peer_read_ = now + options_.heartbeat_interval;
   }
 }
 
@@ -316,7 +336,11 @@ void Link::on_state_read_done(int32_t result, TimePoint now) {
       reader_->note_writer(view);
   }
   uint64_t ack = record ? record->acks[options_.send_slot] : 0;
-  writer_->set_reader_progress(ack, peer_.alive() || peer_.state() == PeerState::unknown);
+  bool alive = peer_.alive() || peer_.state() == PeerState::unknown;
+  if (peer_read_can_confirm_)
+    writer_->set_reader_progress(ack, alive, peer_read_ticket_);
+  else
+    writer_->set_reader_progress(ack, alive);  // may show room; too early to prove there is none
 }
 
 void Link::update_timers(const LinkOptions& options) {
@@ -324,6 +348,8 @@ void Link::update_timers(const LinkOptions& options) {
     throw std::invalid_argument("dead_after must be at least 3 heartbeat intervals");
   options_.heartbeat_interval = options.heartbeat_interval;
   options_.dead_after = options.dead_after;
+  options_.ack_interval = options.ack_interval;
+  options_.urgent_read_interval = options.urgent_read_interval;
   options_.reader = options.reader;
   options_.writer.flush_deadline = options.writer.flush_deadline;
   options_.writer.retry_backoff = options.writer.retry_backoff;

@@ -33,6 +33,17 @@ struct LinkOptions {
   ReaderOptions reader;
   Nanos heartbeat_interval{100'000'000};
   Nanos dead_after{1'000'000'000};
+  // While the reader consumes, its acknowledgement is published at least this often (and after
+  // every eighth of the ring), so the peer's writer, which may be holding for a fresh one, sees
+  // progress within a few milliseconds. Bounded: one 4 KiB write per interval at most.
+  // A writer holding because its ring looks full takes a read of the peer's record as proof that
+  // the ring is full (and starts dropping) only if the read began two of these intervals after
+  // the hold did: by then a peer that consumed anything has published it. (The peer's setting is
+  // assumed to be no longer than ours.)
+  Nanos ack_interval{2'000'000};
+  // Reads of the peer's record outside the heartbeat (a writer holding for a fresh
+  // acknowledgement, a reader puzzled by an epoch) are at most this frequent.
+  Nanos urgent_read_interval{1'000'000};
 };
 
 struct LinkStats {
@@ -90,6 +101,11 @@ class Link {
   void on_state_read_done(int32_t result, TimePoint now);
   void maybe_write_state(TimePoint now);
   void maybe_read_peer_state(TimePoint now);
+  // When the next state record write or peer record read is due; nothing while one is in flight
+  // (its completion is what to wait for) or when none is wanted.
+  std::optional<TimePoint> state_write_due() const;
+  std::optional<TimePoint> peer_read_due() const;
+  uint64_t consumed_ack() const;
   StateRecord own_record(WriterStatus status, TimePoint now) const;
   const Volume& recv_volume() const { return recv_volume_ ? *recv_volume_ : send_volume_; }
 
@@ -111,8 +127,12 @@ class Link {
   bool state_write_in_flight_ = false;
   bool state_read_in_flight_ = false;
   uint64_t published_ack_ = 0;
+  TimePoint published_at_{};
   TimePoint next_heartbeat_{};
   TimePoint next_peer_read_{};
+  TimePoint last_peer_read_{};
+  uint64_t peer_read_ticket_ = 0;       // the writer's ack ticket when the read in flight began ...
+  bool peer_read_can_confirm_ = false;  // ... and whether it began late enough to confirm a hold
   TimePoint next_volume_probe_{};
   LinkStats stats_;
 };

@@ -8,6 +8,20 @@
 
 namespace blockxport {
 
+namespace {
+
+// The window's memory is bounded too, so a link with 1 MiB blocks does not pin 32 MiB for it.
+constexpr uint64_t kMaxWindowBytes = 16 << 20;
+
+size_t window_slots(const ReaderOptions& options, const Superblock& superblock) {
+  uint64_t slots = std::max(1u, options.depth);
+  slots = std::min(slots, std::max<uint64_t>(1, kMaxWindowBytes / superblock.block_size));
+  // Reading further ahead than the ring holds would only ever find the previous lap.
+  return static_cast<size_t>(std::min(slots, superblock.ring_blocks / 2));
+}
+
+}  // namespace
+
 BlockReader::BlockReader(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot,
                          uint32_t logical_block_size, const ReaderOptions& options)
     : engine_(engine),
@@ -16,14 +30,13 @@ BlockReader::BlockReader(IoEngine& engine, int fd, const Superblock& superblock,
       slot_(slot),
       logical_block_size_(logical_block_size),
       options_(options),
-      slots_(std::max(1u, options.depth)),
+      slots_(window_slots(options, superblock)),
       predicted_bytes_(logical_block_size) {
   if (superblock_.block_size % logical_block_size_ != 0)
     throw std::invalid_argument("block size is not a multiple of the device's logical block size");
-  if (slots_.size() >= superblock_.ring_blocks)
-    throw std::invalid_argument("reader depth must be below the ring length");
-  for (auto& s : slots_)
-    s.memory = AlignedBuffer(superblock_.block_size, std::max<uint32_t>(logical_block_size_, 4096));
+  window_memory_ = AlignedBuffer(slots_.size() * superblock_.block_size, std::max<uint32_t>(logical_block_size_, 4096));
+  for (size_t i = 0; i < slots_.size(); ++i) slots_[i].memory = window_memory_.data() + i * superblock_.block_size;
+  max_read_blocks_ = std::max<uint32_t>(1, options_.max_read_bytes / superblock_.block_size);
   frames_.reserve(superblock_.block_size / (kRecordHeaderBytes + 1) + 1);
 }
 
@@ -62,6 +75,7 @@ void BlockReader::resync(uint64_t to, TimePoint now) {
   next_ = to;
   continuous_ = false;
   streaming_ = false;
+  window_ = 1;
   next_unreadable_since_.reset();
   next_poll_at_ = now;
 }
@@ -72,56 +86,102 @@ void BlockReader::advance(uint64_t to, TimePoint /*now*/) {
   next_unreadable_since_.reset();
 }
 
+size_t BlockReader::run_length(uint64_t sequence, size_t limit) const {
+  size_t run = 1;
+  for (; run < limit; ++run) {
+    uint64_t next = sequence + run;
+    // The ring wraps on disk, the window in memory: a read cannot cross either.
+    if (next % superblock_.ring_blocks == 0 || index_of(next) == 0) break;
+    if (slot_for(next).state != SlotState::idle) break;
+  }
+  return run;
+}
+
 void BlockReader::poll(TimePoint now) {
   if (!attached_ || now < next_poll_at_) return;
   std::array<IoRequest, 64> batch;
   size_t count = 0;
-  size_t width = streaming_ ? std::min<size_t>(slots_.size(), batch.size()) : 1;
-  for (size_t i = 0; i < width; ++i) {
+  size_t width = window();
+  // Whole blocks, several to a read, once they are mostly full; otherwise each block alone,
+  // idle: only the first logical block (it says whether more is valid), streaming: the size
+  // the last blocks had, to save the second read.
+  bool whole = streaming_ && predicted_bytes_ > superblock_.block_size / 2;
+  uint32_t per_block = whole ? superblock_.block_size : streaming_ ? predicted_bytes_ : logical_block_size_;
+  for (size_t i = 0; i < width && count < batch.size();) {
     uint64_t sequence = next_ + i;
-    ReadSlot& s = slot_for(sequence);
-    if (s.state != SlotState::idle) continue;
-    s.sequence = sequence;
-    // Idle: only the first logical block, it says whether more is valid. Streaming: the size the
-    // last blocks had, to save the second read.
-    s.read_bytes = streaming_ ? predicted_bytes_ : logical_block_size_;
-    s.requested = s.read_bytes;
-    s.state = SlotState::reading;
-    s.discard = false;
+    if (slot_for(sequence).state != SlotState::idle) {
+      ++i;
+      continue;
+    }
+    size_t run = whole ? run_length(sequence, std::min<size_t>(max_read_blocks_, width - i)) : 1;
+    for (size_t k = 0; k < run; ++k) {
+      ReadSlot& s = slot_for(sequence + k);
+      s.sequence = sequence + k;
+      s.read_bytes = per_block;
+      s.state = SlotState::reading;
+      s.discard = false;
+      s.span = 0;
+    }
+    ReadSlot& first = slot_for(sequence);
+    first.span = static_cast<uint32_t>(run);
+    first.requested = static_cast<uint32_t>(run) * per_block;
     batch[count++] = IoRequest{IoOp::read,
                                fd_,
-                               s.memory.data(),
-                               s.read_bytes,
+                               first.memory,
+                               first.requested,
                                superblock_.block_offset(slot_, sequence),
-                               make_tag(IoOwner::reader, static_cast<uint32_t>(sequence % slots_.size()))};
+                               make_tag(IoOwner::reader, index_of(sequence))};
+    i += run;
   }
   if (count == 0) return;
   size_t accepted = engine_.submit(std::span<const IoRequest>(batch.data(), count));
-  for (size_t i = accepted; i < count; ++i) slots_[tag_index(batch[i].tag)].state = SlotState::idle;
+  for (size_t i = accepted; i < count; ++i) {
+    ReadSlot& first = slots_[tag_index(batch[i].tag)];
+    for (uint32_t k = 0; k < first.span; ++k) slot_for(first.sequence + k).state = SlotState::idle;
+  }
   stats_.reads += accepted;
 }
 
 void BlockReader::on_complete(uint32_t slot_index, int32_t result, TimePoint now) {
-  ReadSlot& s = slots_[slot_index];
-  if (s.discard) {
-    s.discard = false;
-    s.state = SlotState::idle;
+  ReadSlot& first = slots_[slot_index];
+  uint32_t span = std::max<uint32_t>(first.span, 1);
+  uint64_t sequence = first.sequence;
+  if (first.discard) {
+    for (uint32_t k = 0; k < span; ++k) {
+      ReadSlot& s = slot_for(sequence + k);
+      s.discard = false;
+      s.state = SlotState::idle;
+    }
     return;
   }
-  if (result < 0) {
+  if (result > 0) stats_.volume_bytes_read += static_cast<uint64_t>(result);
+  // An error, or a short read (the volume ends inside the ring): nothing in it can be trusted.
+  if (result < 0 || static_cast<uint32_t>(result) < first.requested) {
     ++stats_.read_errors;
-    s.state = SlotState::idle;
+    for (uint32_t k = 0; k < span; ++k) slot_for(sequence + k).state = SlotState::idle;
     schedule_after_miss(now);
     return;
   }
-  stats_.volume_bytes_read += static_cast<uint64_t>(result);
-  if (static_cast<uint32_t>(result) < s.requested) {
-    ++stats_.read_errors;  // short read: the volume ends inside the ring
-    s.state = SlotState::idle;
-    schedule_after_miss(now);
-    return;
+  for (uint32_t k = 0; k < span; ++k) {
+    ReadSlot& s = slot_for(sequence + k);
+    classify(s, now);
+    // Ahead of the next block, "not there yet" means the window reached past the writer: read
+    // it again when the window comes back to it, without waiting for it to be the next block.
+    bool ahead = s.sequence > next_;
+    if (ahead && (s.state == SlotState::not_yet || s.state == SlotState::invalid)) {
+      note_readahead_miss(s);
+    } else if (streaming_ && s.state == SlotState::ready && s.sequence + 1 >= next_ + window_) {
+      // The window's edge was already written: the writer is further ahead, so may the window be.
+      // One block per such proof keeps reads of unwritten blocks to about one per window.
+      window_ = std::min<unsigned>(window_ + 1, static_cast<unsigned>(slots_.size()));
+    }
   }
-  classify(s, now);
+}
+
+void BlockReader::note_readahead_miss(ReadSlot& s) {
+  ++stats_.readahead_misses;
+  s.state = SlotState::idle;
+  window_ = std::min<unsigned>(window_, static_cast<unsigned>(std::max<uint64_t>(1, s.sequence - next_)));
 }
 
 bool BlockReader::acceptable_epoch(uint64_t epoch, uint64_t sequence) {
@@ -129,17 +189,18 @@ bool BlockReader::acceptable_epoch(uint64_t epoch, uint64_t sequence) {
 }
 
 void BlockReader::classify(ReadSlot& s, TimePoint now) {
-  BlockDecode d = decode_block(std::span<const std::byte>(s.memory.data(), s.read_bytes), superblock_.block_size);
+  BlockDecode d = decode_block(std::span<const std::byte>(s.memory, s.read_bytes), superblock_.block_size);
   if (d.check == BlockCheck::need_more) {
     uint32_t wanted = round_to_logical(d.header.valid_bytes);
     IoRequest rest{IoOp::read,
                    fd_,
-                   s.memory.data() + s.read_bytes,
+                   s.memory + s.read_bytes,
                    wanted - s.read_bytes,
                    superblock_.block_offset(slot_, s.sequence) + s.read_bytes,
-                   make_tag(IoOwner::reader, static_cast<uint32_t>(s.sequence % slots_.size()))};
+                   make_tag(IoOwner::reader, index_of(s.sequence))};
     predicted_bytes_ = wanted;
     s.requested = wanted - s.read_bytes;
+    s.span = 1;
     s.read_bytes = wanted;
     if (engine_.submit(std::span<const IoRequest>(&rest, 1)) == 1) {
       ++stats_.reads;
@@ -198,10 +259,12 @@ bool BlockReader::too_old(const BlockHeader& header, TimePoint now) const {
 }
 
 void BlockReader::set_options(const ReaderOptions& options) {
-  // The depth sizes the read slots: only the timers change on a live reader.
+  // The depth and read size shape the window's memory: only the timers change on a live reader.
   unsigned depth = options_.depth;
+  uint32_t max_read_bytes = options_.max_read_bytes;
   options_ = options;
   options_.depth = depth;
+  options_.max_read_bytes = max_read_bytes;
 }
 
 bool BlockReader::writer_is_past(uint64_t sequence) const {
@@ -241,7 +304,7 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
       }
       skipping_old_ = false;
       frames_.clear();
-      auto taken = assembler_.take(std::span<const std::byte>(s.memory.data(), h.valid_bytes), h, continuous_, frames_);
+      auto taken = assembler_.take(std::span<const std::byte>(s.memory, h.valid_bytes), h, continuous_, frames_);
       stats_.dropped_partial_frames += taken.dropped_partials;
       if (!taken.well_formed) {
         ++stats_.malformed_blocks;
@@ -300,6 +363,7 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
     }
     ++(s.state == SlotState::invalid ? stats_.torn_rereads : stats_.empty_polls);
     streaming_ = false;
+    window_ = 1;
     s.state = SlotState::idle;
     schedule_after_miss(now);
     break;
@@ -309,10 +373,10 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
 
 std::optional<TimePoint> BlockReader::next_poll() const {
   if (!attached_) return std::nullopt;
-  // A read of the next block in flight: its completion, not a timer, is what to wait for.
-  const ReadSlot& s = slots_[next_ % slots_.size()];
-  if (s.state == SlotState::reading && s.sequence == next_ && !s.discard) return std::nullopt;
-  return next_poll_at_;
+  // Reads in flight across the whole window: their completions, not a timer, are what to wait for.
+  for (size_t i = 0, width = window(); i < width; ++i)
+    if (slot_for(next_ + i).state == SlotState::idle) return next_poll_at_;
+  return std::nullopt;
 }
 
 }  // namespace blockxport

@@ -1,6 +1,13 @@
 // The reader: polls the peer's ring on the receive volume, validates each block and hands its
 // frames back strictly in sequence order. Survives torn blocks, blocks that become visible out of
 // order, writer restarts (new epoch) and being lapped, and counts every block it cannot deliver.
+//
+// Idle, it polls the first logical block of the next sequence only. While data streams it reads
+// ahead through a window that adapts to how far the writer really is ahead: one block wider each
+// time the block at its edge was there, cut back to the first block that was not there yet (each
+// read of an unwritten block is device time taken from the writer). Consecutive blocks of the
+// window are read in one request, up to max_read_bytes, as they are contiguous in the ring
+// except where it wraps.
 #pragma once
 
 #include <cstdint>
@@ -18,12 +25,13 @@
 namespace blockxport {
 
 struct ReaderOptions {
-  unsigned depth = 4;               // block reads in flight while data streams
-  Nanos spin_window{2'000'000};     // after the last data, poll back to back this long
-  Nanos min_interval{50'000};       // then back off from this interval ...
-  Nanos max_interval{1'000'000};    // ... doubling up to this one (the idle poll period)
-  Nanos torn_timeout{100'000'000};  // how long an unreadable block is re-read before it is skipped
-  Nanos max_age{0};                 // frames older than this are dropped, not delivered (0: no limit)
+  unsigned depth = 32;                   // most blocks read ahead while data streams (the window's limit)
+  uint32_t max_read_bytes = 256 * 1024;  // consecutive blocks share one read up to this size
+  Nanos spin_window{2'000'000};          // after the last data, poll back to back this long
+  Nanos min_interval{50'000};            // then back off from this interval ...
+  Nanos max_interval{1'000'000};         // ... doubling up to this one (the idle poll period)
+  Nanos torn_timeout{100'000'000};       // how long an unreadable block is re-read before it is skipped
+  Nanos max_age{0};                      // frames older than this are dropped, not delivered (0: no limit)
 };
 
 struct ReaderStats {
@@ -33,6 +41,7 @@ struct ReaderStats {
   uint64_t reads = 0;
   uint64_t volume_bytes_read = 0;
   uint64_t empty_polls = 0;       // the next block was not there yet
+  uint64_t readahead_misses = 0;  // blocks read ahead of the writer: not there yet, read again later
   uint64_t torn_rereads = 0;      // checksum mismatch, read again
   uint64_t corrupt_blocks = 0;    // never became valid; skipped
   uint64_t malformed_blocks = 0;  // checksum fine, records inconsistent; skipped
@@ -94,23 +103,33 @@ class BlockReader {
   // The reader saw something only the writer's state record can explain (an unknown epoch).
   bool wants_writer_state() const { return wants_writer_state_; }
   void clear_wants_writer_state() { wants_writer_state_ = false; }
+  // When poll() has something to read; nothing while every read it could issue is in flight.
   std::optional<TimePoint> next_poll() const;
   const ReaderStats& stats() const { return stats_; }
+  // The read-ahead window now, and the most it may grow to.
+  unsigned window() const { return streaming_ ? window_ : 1; }
+  unsigned max_window() const { return static_cast<unsigned>(slots_.size()); }
 
  private:
   enum class SlotState : uint8_t { idle, reading, ready, not_yet, invalid, lapped };
   struct ReadSlot {
-    AlignedBuffer memory;
+    std::byte* memory = nullptr;  // B bytes of window_memory_, next to the following slot's
     SlotState state = SlotState::idle;
     uint64_t sequence = 0;
     uint32_t read_bytes = 0;  // of the block, once the read in flight lands
-    uint32_t requested = 0;   // length of the read in flight
+    uint32_t requested = 0;   // the read starting at this slot: its length ...
+    uint32_t span = 0;        // ... and how many slots it fills
     bool discard = false;     // the window moved while this read was in flight
     BlockHeader header;
   };
 
   ReadSlot& slot_for(uint64_t sequence) { return slots_[sequence % slots_.size()]; }
+  const ReadSlot& slot_for(uint64_t sequence) const { return slots_[sequence % slots_.size()]; }
+  uint32_t index_of(uint64_t sequence) const { return static_cast<uint32_t>(sequence % slots_.size()); }
+  // How many idle slots from `sequence` on one read can fill: contiguous on disk and in memory.
+  size_t run_length(uint64_t sequence, size_t limit) const;
   void classify(ReadSlot& slot, TimePoint now);
+  void note_readahead_miss(ReadSlot& slot);
   void advance(uint64_t to, TimePoint now);
   void resync(uint64_t to, TimePoint now);
   bool writer_is_past(uint64_t sequence) const;
@@ -127,7 +146,10 @@ class BlockReader {
   uint32_t logical_block_size_;
   ReaderOptions options_;
 
+  AlignedBuffer window_memory_;
   std::vector<ReadSlot> slots_;
+  uint32_t max_read_blocks_ = 1;
+  unsigned window_ = 1;
   FrameAssembler assembler_;
   std::vector<FrameSpan> frames_;
 

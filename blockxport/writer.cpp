@@ -39,6 +39,17 @@ bool BlockWriter::ring_full() const { return !ring_has_room_for(next_sequence_);
 void BlockWriter::set_reader_progress(uint64_t acked_sequence, bool reader_alive) {
   reader_ack_ = acked_sequence;
   reader_alive_ = reader_alive;
+  if (!ring_full()) flow_ = Flow::open;
+}
+
+void BlockWriter::set_reader_progress(uint64_t acked_sequence, bool reader_alive, uint64_t ticket) {
+  set_reader_progress(acked_sequence, reader_alive);
+  // A read begun before this hold began may predate the reader's latest progress: only a later
+  // one may condemn frames.
+  if (flow_ == Flow::holding && ticket == holds_started_) {
+    flow_ = Flow::dropping;
+    ++stats_.ring_full_confirmed;
+  }
 }
 
 bool BlockWriter::open_block(TimePoint now) {
@@ -88,6 +99,13 @@ size_t BlockWriter::send(std::span<const FrameSpan> frames, TimePoint now) {
       break;
     }
     if (new_blocks > 0 && !ring_has_room_for(next_sequence_ + new_blocks - 1)) {
+      if (flow_ == Flow::open) {
+        flow_ = Flow::holding;
+        hold_since_ = now;
+        ++holds_started_;
+        ++stats_.ring_full_holds;
+      }
+      if (flow_ == Flow::holding) break;
       ++stats_.frames_dropped_ring_full;
       stats_.bytes_dropped_ring_full += frame.size();
       continue;
@@ -181,13 +199,11 @@ uint64_t BlockWriter::durable_head() const {
 }
 
 std::optional<TimePoint> BlockWriter::next_deadline() const {
-  std::optional<TimePoint> when;
-  if (filling_ && !builder_.empty()) when = in_flight_ == 0 ? filling_since_ : filling_since_ + options_.flush_deadline;
-  if (!sealed_.empty()) {
-    TimePoint retry = buffers_[sealed_.front()].retry_at;
-    if (!when || retry < *when) when = retry;
-  }
-  return when;
+  if (in_flight_ >= options_.queue_depth) return std::nullopt;
+  // Sealed blocks go out before the partial one can be sealed, so theirs is the only deadline.
+  if (!sealed_.empty()) return buffers_[sealed_.front()].retry_at;
+  if (filling_ && !builder_.empty()) return in_flight_ == 0 ? filling_since_ : filling_since_ + options_.flush_deadline;
+  return std::nullopt;
 }
 
 }  // namespace blockxport

@@ -1,6 +1,14 @@
 // The writer: batches frames into fixed-size blocks and writes them, in sequence, into its slot's
 // ring. Latency first (an idle link never waits to fill a block), group commit under load, flow
 // control against the reader's acknowledgements, tail drop (counted) when the ring is full.
+//
+// Flow control. The acknowledgement the writer holds travels through the volume (the reader's
+// state record) and is always somewhat old, so "the ring looks full" by it usually means "the
+// ack is stale", not "the reader is a ring behind". The writer then holds: send() takes nothing
+// (backpressure, as when every buffer is busy) and wants_fresh_ack() asks its owner for a read of
+// the record begun after the hold began. Only when such a fresh acknowledgement still says the
+// ring is full does the writer drop, and count, what does not fit; a live reader that has stopped
+// consuming is thus never overwritten, and never blocks the writer for longer than one read.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +46,8 @@ struct WriterStats {
   uint64_t payload_bytes_written = 0;
   uint64_t write_errors = 0;         // failed writes (each retried until it succeeds)
   uint64_t backpressure_events = 0;  // send() returned early: every block buffer busy
+  uint64_t ring_full_holds = 0;      // times the ring looked full by a stale ack: held for a fresh one
+  uint64_t ring_full_confirmed = 0;  // fresh acks that confirmed the ring full: dropping began
   uint64_t flushes[kFlushReasons] = {};
   LatencyHistogram write_latency;  // submit to completion
 };
@@ -60,8 +70,22 @@ class BlockWriter {
   void on_complete(uint32_t buffer_index, int32_t result, TimePoint now);
 
   // The reader's cumulative acknowledgement of this slot (0: not reading it) and whether that
-  // reader is alive. Only a live reader holds ring positions it has not consumed.
+  // reader is alive. Only a live reader holds ring positions it has not consumed. This form does
+  // not say when the acknowledgement was read, so it can lift a hold but never confirm one.
   void set_reader_progress(uint64_t acked_sequence, bool reader_alive);
+  // The same, from a read of the reader's record that was begun when ack_read_ticket() returned
+  // `ticket`: fresh, and so able to confirm that the ring is full, if no hold began after it.
+  void set_reader_progress(uint64_t acked_sequence, bool reader_alive, uint64_t ticket);
+  uint64_t ack_read_ticket() const { return holds_started_; }
+  // Holding: the owner should read the reader's record now (rate-limited) and report it with its ticket.
+  bool wants_fresh_ack() const { return flow_ == Flow::holding; }
+  // When the current hold began (the `now` of the send() that began it).
+  std::optional<TimePoint> holding_since() const {
+    return flow_ == Flow::holding ? std::optional<TimePoint>(hold_since_) : std::nullopt;
+  }
+  // Dropping: a fresh acknowledgement said the ring is full; frames that need a new block are
+  // dropped until an acknowledgement shows room.
+  bool dropping() const { return flow_ == Flow::dropping; }
   void set_flush_deadline(Nanos deadline) { options_.flush_deadline = deadline; }
 
   uint64_t next_sequence() const { return next_sequence_; }
@@ -69,8 +93,10 @@ class BlockWriter {
   uint64_t durable_head() const;
   bool idle() const { return in_flight_ == 0 && sealed_.empty() && !filling_; }
   unsigned in_flight() const { return in_flight_; }
+  // By the last acknowledgement, whatever its age.
   bool ring_full() const;
-  // When flush() must run again for a deadline or a retry, if anything waits.
+  // When flush() must run again for a deadline or a retry, if anything waits; nothing while every
+  // write slot is taken (a completion, not a timer, is what changes things then).
   std::optional<TimePoint> next_deadline() const;
   const WriterStats& stats() const { return stats_; }
 
@@ -84,6 +110,8 @@ class BlockWriter {
     TimePoint retry_at{};
     bool done = false;
   };
+
+  enum class Flow : uint8_t { open, holding, dropping };
 
   bool open_block(TimePoint now);
   void seal_current(FlushReason reason, TimePoint now);
@@ -111,6 +139,9 @@ class BlockWriter {
   bool slot_freed_ = false;
   uint64_t reader_ack_ = 0;
   bool reader_alive_ = false;
+  Flow flow_ = Flow::open;
+  uint64_t holds_started_ = 0;
+  TimePoint hold_since_{};
   WriterStats stats_;
 };
 

@@ -2,6 +2,7 @@
 // and bad volumes are refused without being touched.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -27,10 +28,9 @@ TEST_CASE("vnic-bench raw --frames --json delivers every frame and prints only J
   std::string volume = dir.path("bench.vol");
   REQUIRE(vnicctl({"format", volume, "--size", "16M", "--block-size", "64K"}).exit_code == 0);
 
-  // --when-ring-full wait: the writer tail-drops as soon as the reader's acknowledgement it last
-  // saw says the ring is full, and that acknowledgement lags the reader by a good part of a
-  // 16 MiB ring; holding frames until it is fresh makes "every frame arrives" a property of the
-  // transport rather than of disk timing.
+  // --when-ring-full wait: the writer drops only once a fresh acknowledgement says the ring is
+  // full, which a reader that falls a whole 16 MiB ring behind (a slow disk) would; holding the
+  // frames instead makes "every frame arrives" a property of the transport, not of disk timing.
   ProcessResult result = vnic_bench({"raw", "--volume", volume, "--block-size", "64K", "--frames", "20000", "--json",
                                      "--ceiling-duration", "0.5", "--when-ring-full", "wait"});
   INFO(result.describe());
@@ -46,7 +46,31 @@ TEST_CASE("vnic-bench raw --frames --json delivers every frame and prints only J
   CHECK(report.at("checks").at("corrupt") == 0);
   CHECK(report.at("ceiling").at("bytes_per_second").get<double>() > 0);
   CHECK(report.at("latency").at("end_to_end").at("count") == 20000);
-  for (const char* key : {"config", "vnic", "ceiling", "latency", "drops", "reader"}) CHECK(report.contains(key));
+  for (const char* key :
+       {"config", "vnic", "ceiling", "rw_ceiling", "read_ceiling", "rounds", "latency", "drops", "reader"})
+    CHECK(report.contains(key));
+
+  // Three rounds by default with --frames, the frames shared out among them; the headline ratio
+  // is the median of the rounds' own ratios, each against the ceiling measured in that round.
+  const auto& rounds = report.at("rounds");
+  REQUIRE(rounds.size() == 3);
+  uint64_t frames = 0;
+  std::vector<double> ratios;
+  for (const auto& round : rounds) {
+    frames += round.at("frames").get<uint64_t>();
+    CHECK(round.at("ceiling_bytes_per_second").get<double>() > 0);
+    CHECK(round.at("rw_ceiling_bytes_per_second").get<double>() > 0);
+    CHECK(round.at("read_ceiling_bytes_per_second").get<double>() > 0);
+    double ratio = round.at("ratio_to_ceiling").get<double>();
+    CHECK(ratio ==
+          Approx(round.at("vnic_bytes_per_second").get<double>() / round.at("ceiling_bytes_per_second").get<double>()));
+    ratios.push_back(ratio);
+  }
+  CHECK(frames == 20000);
+  std::sort(ratios.begin(), ratios.end());
+  CHECK(report.at("ratio_to_ceiling").get<double>() == Approx(ratios[1]));
+  CHECK(report.at("ratio_to_rw_ceiling").get<double>() > 0);
+  CHECK(report.at("config").at("rounds") == 3);
 
   // The run leaves a volume inspect still accepts, with the writer's clean stop recorded.
   auto inspected = nlohmann::json::parse(vnicctl({"inspect", volume, "--json"}).out);
@@ -107,7 +131,9 @@ TEST_CASE("vnic-bench usage errors exit 2 with one line", "[vnic-bench]") {
                                              {"raw", "--volume", "/var/tmp/x.vol", "--io-engine", "floppy"},
                                              {"raw", "--volume", "/var/tmp/x.vol", "--frame-size", "8"},
                                              {"raw", "--volume", "/var/tmp/x.vol", "--block-size", "3000"},
-                                             {"raw", "--volume", "/var/tmp/x.vol", "--when-ring-full", "sometimes"}}) {
+                                             {"raw", "--volume", "/var/tmp/x.vol", "--when-ring-full", "sometimes"},
+                                             {"raw", "--volume", "/var/tmp/x.vol", "--rounds", "0"},
+                                             {"raw", "--volume", "/var/tmp/x.vol", "--max-read", "1K"}}) {
     ProcessResult result = vnic_bench(args);
     INFO(result.describe());
     CHECK(result.exit_code == 2);

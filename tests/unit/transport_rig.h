@@ -5,9 +5,13 @@
 
 #include <array>
 #include <cstring>
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "../support/temp_file.h"
 #include "blockxport/aligned_buffer.h"
@@ -77,6 +81,12 @@ class MirrorRig {
                                                        reader_options);
   }
 
+  // Reads and writes still in flight land in the reader's and writer's buffers: the engine waits
+  // for them (in its destructor) before those buffers are freed, not after.
+  ~MirrorRig() { engine.reset(); }
+  MirrorRig(const MirrorRig&) = delete;
+  MirrorRig& operator=(const MirrorRig&) = delete;
+
   static blockxport::ReaderOptions fast_reader() {
     blockxport::ReaderOptions o;
     o.torn_timeout = std::chrono::milliseconds(20);
@@ -96,7 +106,8 @@ class MirrorRig {
     return {writer_epoch, writer_first, writer->durable_head(), blockxport::to_ns(now), now};
   }
 
-  // Offers frames until all are taken, pumping completions in between.
+  // Offers frames until all are taken, pumping completions in between. A writer that holds them
+  // for good (waiting for an acknowledgement nobody gives) fails the test instead of hanging it.
   void send_frames(uint64_t first_index, size_t count, size_t size, CheckingSink& sink) {
     std::vector<Bytes> frames;
     for (size_t i = 0; i < count; ++i) {
@@ -105,9 +116,23 @@ class MirrorRig {
     }
     std::vector<blockxport::FrameSpan> views(frames.begin(), frames.end());
     size_t done = 0;
+    auto deadline = blockxport::Clock::now() + std::chrono::seconds(10);
     while (done < views.size()) {
+      if (blockxport::Clock::now() > deadline) FAIL("the writer held frames for 10 s");
       done += writer->send(std::span(views).subspan(done), blockxport::Clock::now());
       pump_writer();
+    }
+  }
+
+  // The link's part in flow control: when the writer holds for a fresh acknowledgement, the
+  // reader's record is read and `fresh_ack` says what it holds (nullopt: the read has not landed).
+  std::function<std::optional<uint64_t>()> fresh_ack;
+  uint64_t fresh_acks_given = 0;
+  void answer_ack_request() {
+    if (!writer->wants_fresh_ack() || !fresh_ack) return;
+    if (auto ack = fresh_ack()) {
+      writer->set_reader_progress(*ack, true, writer->ack_read_ticket());
+      ++fresh_acks_given;
     }
   }
 
@@ -122,6 +147,7 @@ class MirrorRig {
   void pump_writer(blockxport::Nanos wait = blockxport::Nanos{0}) {
     writer->flush(blockxport::Clock::now());
     reap(wait);
+    answer_ack_request();
   }
 
   void reap(blockxport::Nanos wait) {

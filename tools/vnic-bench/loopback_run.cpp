@@ -1,6 +1,5 @@
 #include "tools/vnic-bench/loopback_run.h"
 
-#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -16,19 +15,11 @@ using blockxport::TimePoint;
 constexpr Nanos kBackpressureWait{50'000};
 constexpr Nanos kDrainWait{1'000'000};
 constexpr Nanos kAttachTimeout{2'000'000'000};
+// The link sits still while the ceilings run between slices: it must not take its own silence
+// for the death of its peer (itself), which would lift flow control.
+constexpr Nanos kBenchDeadAfter{std::chrono::hours(1)};
 
 double seconds_between(TimePoint from, TimePoint to) { return std::chrono::duration<double>(to - from).count(); }
-
-// The reader starts at the head it finds in our state record and skips what was written before
-// it attached as old traffic; frames sent earlier would be lost by design, not by the transport.
-void wait_for_reader(blockxport::Link& link, CheckingSink& sink, const std::string& path) {
-  TimePoint deadline = Clock::now() + kAttachTimeout;
-  while (!(link.reader() && link.reader()->attached())) {
-    if (Clock::now() > deadline)
-      throw std::runtime_error(fmt::format("{}: the reader did not attach to slot 0 within 2 s", path));
-    link.run_once(sink, kDrainWait);
-  }
-}
 
 // Everything the writer took is on the volume and the reader has consumed up to it.
 bool everything_read_back(const blockxport::Link& link) {
@@ -36,8 +27,10 @@ bool everything_read_back(const blockxport::Link& link) {
   return writer.idle() && link.reader() != nullptr && link.reader()->next_sequence() >= writer.next_sequence();
 }
 
+}  // namespace
+
 // A batch of frames offered to Link::send until all of it is taken.
-class FrameBatch {
+class LoopbackSession::FrameBatch {
  public:
   FrameBatch(const FramePattern& pattern, size_t capacity)
       : pattern_(pattern), bytes_(capacity * pattern.frame_size()), spans_(capacity) {}
@@ -66,9 +59,8 @@ class FrameBatch {
   size_t offered_ = 0;
 };
 
-}  // namespace
-
-LoopbackResult run_loopback(const LoopbackConfig& config) {
+LoopbackSession::LoopbackSession(const LoopbackConfig& config)
+    : config_(config), pattern_(config.frame_size), sink_(pattern_) {
   blockxport::LinkOptions options;
   options.send_path = config.path;
   options.recv_path = config.path;
@@ -78,73 +70,102 @@ LoopbackResult run_loopback(const LoopbackConfig& config) {
   options.engine = config.engine;
   options.writer.queue_depth = config.queue_depth;
   options.reader.depth = config.read_depth;
-  std::unique_ptr<blockxport::Link> link = blockxport::Link::open(options);
+  options.reader.max_read_bytes = config.max_read_bytes;
+  options.dead_after = kBenchDeadAfter;
+  link_ = blockxport::Link::open(options);
+  batch_ = std::make_unique<FrameBatch>(pattern_, config.batch_frames);
 
-  FramePattern pattern(config.frame_size);
-  CheckingSink sink(pattern);
-  wait_for_reader(*link, sink, config.path);
+  // The reader starts at the head it finds in our state record and skips what was written before
+  // it attached as old traffic; frames sent earlier would be lost by design, not by the transport.
+  TimePoint deadline = Clock::now() + kAttachTimeout;
+  while (!(link_->reader() && link_->reader()->attached())) {
+    if (Clock::now() > deadline)
+      throw std::runtime_error(fmt::format("{}: the reader did not attach to slot 0 within 2 s", config.path));
+    link_->run_once(sink_, kDrainWait);
+  }
+}
 
-  FrameBatch batch(pattern, config.batch_frames);
+LoopbackSession::~LoopbackSession() = default;
+
+std::string LoopbackSession::engine_name() const { return std::string(link_->engine_name()); }
+const blockxport::Superblock& LoopbackSession::superblock() const { return link_->send_superblock(); }
+
+SliceResult LoopbackSession::run_slice(std::optional<uint64_t> frames, Nanos duration) {
+  blockxport::Link& link = *link_;
+  SliceResult slice;
+  uint64_t payload_before = sink_.stats().payload_bytes;
   uint64_t generated = 0;
-  uint64_t holds = 0;
-  Nanos held{0};
   TimePoint start = Clock::now();
-  TimePoint stop_at = start + config.duration;
-  TimePoint now = start;
+  TimePoint stop_at = start + duration;
   for (;;) {
-    if (batch.empty()) {
-      now = Clock::now();
-      uint64_t left = config.frames ? *config.frames - generated : config.batch_frames;
-      if (left == 0 || (!config.frames && now >= stop_at)) break;
-      size_t count = static_cast<size_t>(std::min<uint64_t>(left, config.batch_frames));
-      sink.expect_up_to(generated + count);
-      batch.refill(generated, count, blockxport::to_ns(now));
+    if (batch_->empty()) {
+      TimePoint now = Clock::now();
+      uint64_t left = frames ? *frames - generated : config_.batch_frames;
+      if (left == 0 || (!frames && now >= stop_at)) break;
+      size_t count = static_cast<size_t>(std::min<uint64_t>(left, config_.batch_frames));
+      sink_.expect_up_to(generated_ + count);
+      batch_->refill(generated_, count, blockxport::to_ns(now));
+      generated_ += count;
       generated += count;
     }
-    if (config.when_ring_full == RingFullPolicy::wait && link->writer().ring_full()) {
+    if (config_.when_ring_full == RingFullPolicy::wait && link.writer().ring_full()) {
       // run_once re-reads the acknowledgement at once when the writer's ring looks full. A reader
       // that stays a full ring behind for the drain timeout is real overload: offer the frames
       // then, and the writer drops and counts them.
       TimePoint held_since = Clock::now();
-      TimePoint give_up = held_since + config.drain_timeout;
-      ++holds;
-      while (link->writer().ring_full() && Clock::now() < give_up) link->run_once(sink, kBackpressureWait);
-      held += Clock::now() - held_since;
-      if (!link->writer().ring_full()) continue;
+      TimePoint give_up = held_since + config_.drain_timeout;
+      ++holds_;
+      while (link.writer().ring_full() && Clock::now() < give_up) link.run_once(sink_, kBackpressureWait);
+      held_ += Clock::now() - held_since;
+      if (!link.writer().ring_full()) continue;
     }
-    size_t offered = batch.remaining().size();
-    size_t taken = link->send(batch.remaining(), Clock::now());
-    batch.taken(taken);
-    // All block buffers busy: give the writes a moment to complete instead of spinning.
-    link->run_once(sink, taken < offered ? kBackpressureWait : Nanos{0});
+    size_t offered = batch_->remaining().size();
+    size_t taken = link.send(batch_->remaining(), Clock::now());
+    batch_->taken(taken);
+    // Every block buffer busy, or the writer holding for a fresh acknowledgement: wait for a
+    // completion instead of spinning (run_once sleeps until one, or until a timer is due).
+    link.run_once(sink_, taken < offered ? kBackpressureWait : Nanos{0});
   }
   TimePoint generation_end = Clock::now();
 
-  TimePoint drain_deadline = generation_end + config.drain_timeout;
-  bool drained = everything_read_back(*link);
+  TimePoint drain_deadline = generation_end + config_.drain_timeout;
+  bool drained = everything_read_back(link);
   while (!drained && Clock::now() < drain_deadline) {
-    link->run_once(sink, kDrainWait);
-    drained = everything_read_back(*link);
+    link.run_once(sink_, kDrainWait);
+    drained = everything_read_back(link);
   }
   TimePoint end = Clock::now();
-  link->stop();
 
+  slice.frames_generated = generated;
+  slice.payload_bytes = sink_.stats().payload_bytes - payload_before;
+  slice.generate_seconds = seconds_between(start, generation_end);
+  slice.elapsed_seconds = seconds_between(start, end);
+  slice.drained = drained;
+  generate_seconds_ += slice.generate_seconds;
+  elapsed_seconds_ += slice.elapsed_seconds;
+  drained_ = drained_ && drained;
+  return slice;
+}
+
+LoopbackResult LoopbackSession::finish() {
+  blockxport::Link& link = *link_;
+  link.stop();
   LoopbackResult result;
-  result.engine = std::string(link->engine_name());
-  result.backing = link->send_volume().backing_description();
-  result.logical_block_size = link->send_volume().logical_block_size();
-  result.superblock = link->send_superblock();
-  result.writer = link->writer().stats();
-  if (link->reader()) result.reader = link->reader()->stats();
-  result.link = link->stats();
-  result.checks = sink.stats();
-  result.end_to_end = sink.latency();
-  result.frames_generated = generated;
-  result.ring_full_holds = holds;
-  result.ring_full_hold_seconds = std::chrono::duration<double>(held).count();
-  result.generate_seconds = seconds_between(start, generation_end);
-  result.elapsed_seconds = seconds_between(start, end);
-  result.drained = drained;
+  result.engine = engine_name();
+  result.backing = link.send_volume().backing_description();
+  result.logical_block_size = link.send_volume().logical_block_size();
+  result.superblock = link.send_superblock();
+  result.writer = link.writer().stats();
+  if (link.reader()) result.reader = link.reader()->stats();
+  result.link = link.stats();
+  result.checks = sink_.stats();
+  result.end_to_end = sink_.latency();
+  result.frames_generated = generated_;
+  result.ring_full_holds = holds_;
+  result.ring_full_hold_seconds = std::chrono::duration<double>(held_).count();
+  result.generate_seconds = generate_seconds_;
+  result.elapsed_seconds = elapsed_seconds_;
+  result.drained = drained_;
   return result;
 }
 

@@ -1,5 +1,7 @@
 #include "tools/vnic-bench/raw_report.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace vnic_bench {
@@ -11,6 +13,16 @@ uint64_t reader_losses(const blockxport::ReaderStats& r) {
 }
 
 double ratio(double part, double whole) { return whole > 0 ? part / whole : 0.0; }
+
+template <typename Of>
+double median_of(const std::vector<RoundResult>& rounds, Of of) {
+  std::vector<double> values;
+  for (const RoundResult& r : rounds) values.push_back(of(r));
+  if (values.empty()) return 0.0;
+  std::sort(values.begin(), values.end());
+  size_t mid = values.size() / 2;
+  return values.size() % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
+}
 
 }  // namespace
 
@@ -52,7 +64,29 @@ double RawReport::amplification() const {
                static_cast<double>(vnic.writer.payload_bytes_written));
 }
 
-double RawReport::ratio_to_ceiling() const { return ratio(payload_bytes_per_second(), ceiling.bytes_per_second()); }
+double RoundResult::ratio_to_ceiling() const { return ratio(vnic.bytes_per_second(), ceiling.bytes_per_second()); }
+double RoundResult::ratio_to_rw_ceiling() const {
+  return ratio(vnic.bytes_per_second(), rw_ceiling.bytes_per_second());
+}
+double RoundResult::rw_ceiling_to_ceiling() const {
+  return ratio(rw_ceiling.bytes_per_second(), ceiling.bytes_per_second());
+}
+double RoundResult::read_ceiling_to_ceiling() const {
+  return ratio(read_ceiling.bytes_per_second(), ceiling.bytes_per_second());
+}
+
+double RawReport::ratio_to_ceiling() const {
+  return median_of(rounds, [](const RoundResult& r) { return r.ratio_to_ceiling(); });
+}
+double RawReport::ratio_to_rw_ceiling() const {
+  return median_of(rounds, [](const RoundResult& r) { return r.ratio_to_rw_ceiling(); });
+}
+double RawReport::rw_ceiling_to_ceiling() const {
+  return median_of(rounds, [](const RoundResult& r) { return r.rw_ceiling_to_ceiling(); });
+}
+double RawReport::read_ceiling_to_ceiling() const {
+  return median_of(rounds, [](const RoundResult& r) { return r.read_ceiling_to_ceiling(); });
+}
 
 std::vector<std::string> RawReport::failures() const {
   std::vector<std::string> out;

@@ -1,5 +1,5 @@
-// `vnic-bench raw`'s findings: what was asked, what the vnic run and the storage ceiling
-// measured, what follows from them, and whether every frame is accounted for.
+// `vnic-bench raw`'s findings: what was asked, what the vnic run and the storage ceilings
+// measured round by round, what follows from them, and whether every frame is accounted for.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +19,8 @@ struct RawSettings {
   unsigned queue_depth = 0;
   size_t batch_frames = 0;
   unsigned read_depth = 0;
+  uint32_t max_read_bytes = 0;
+  unsigned rounds = 0;
   std::string when_ring_full;
   std::optional<uint64_t> frames;
   double duration_seconds = 0;  // meaningful without `frames`
@@ -40,10 +42,29 @@ struct FrameAccounting {
   uint64_t dropped() const { return dropped_ring_full + dropped_too_big + dropped_too_old + dropped_by_reader; }
 };
 
+// One vnic slice and one slice of each ceiling, run back to back: a machine whose speed drifts
+// (other load, the host's caches) moves them together, so their ratios are fair where ratios of
+// runs minutes apart are not.
+struct RoundResult {
+  SliceResult vnic;
+  CeilingResult ceiling;  // write only
+  CeilingResult rw_ceiling;
+  CeilingResult read_ceiling;
+
+  double ratio_to_ceiling() const;
+  double ratio_to_rw_ceiling() const;
+  // The most a loopback could reach against the write ceiling, whatever the transport does.
+  double rw_ceiling_to_ceiling() const;
+  double read_ceiling_to_ceiling() const;
+};
+
 struct RawReport {
   RawSettings settings;
-  LoopbackResult vnic;
-  CeilingResult ceiling;
+  LoopbackResult vnic;       // all slices together
+  CeilingResult ceiling;     // every round's write ceiling together
+  CeilingResult rw_ceiling;  // ... loopback ceiling
+  CeilingResult read_ceiling;
+  std::vector<RoundResult> rounds;
 
   FrameAccounting accounting() const;
   double payload_bytes_per_second() const;  // delivered payload over the vnic run's elapsed time
@@ -52,7 +73,11 @@ struct RawReport {
   double block_fill() const;
   // Volume bytes written per payload byte written.
   double amplification() const;
+  // Medians of the rounds' ratios.
   double ratio_to_ceiling() const;
+  double ratio_to_rw_ceiling() const;
+  double rw_ceiling_to_ceiling() const;
+  double read_ceiling_to_ceiling() const;
   // Why the run failed (corrupt, duplicated, reordered or silently lost frames); empty when it passed.
   std::vector<std::string> failures() const;
 };

@@ -26,6 +26,8 @@ json config_json(const RawReport& report) {
            {"queue_depth", s.queue_depth},
            {"batch_frames", s.batch_frames},
            {"read_depth", s.read_depth},
+           {"max_read_bytes", s.max_read_bytes},
+           {"rounds", s.rounds},
            {"when_ring_full", s.when_ring_full},
            {"ceiling_seconds", s.ceiling_seconds},
            {"formatted_now", s.formatted_now}};
@@ -57,6 +59,8 @@ json vnic_json(const RawReport& report) {
               {"block_fill", report.block_fill()},
               {"padding_amplification", report.amplification()},
               {"backpressure_events", w.backpressure_events},
+              {"ring_full_holds_writer", w.ring_full_holds},
+              {"ring_full_confirmed", w.ring_full_confirmed},
               {"ring_full_holds", v.ring_full_holds},
               {"ring_full_hold_seconds", v.ring_full_hold_seconds},
               {"write_errors", w.write_errors},
@@ -68,14 +72,33 @@ json vnic_json(const RawReport& report) {
                 {"forced", w.flushes[4]}}}};
 }
 
-json ceiling_json(const RawReport& report) {
-  const CeilingResult& c = report.ceiling;
+json ceiling_json(const CeilingResult& c) {
   return json{{"engine", c.engine},
               {"seconds", c.seconds},
               {"writes", c.writes},
+              {"reads", c.reads},
               {"bytes", c.bytes},
+              {"bytes_written", c.bytes_written},
+              {"bytes_read", c.bytes_read},
               {"bytes_per_second", c.bytes_per_second()},
               {"gbit_per_second", c.bytes_per_second() * 8 / 1e9}};
+}
+
+json rounds_json(const RawReport& report) {
+  json out = json::array();
+  for (const RoundResult& r : report.rounds) {
+    out.push_back(json{{"frames", r.vnic.frames_generated},
+                       {"vnic_bytes_per_second", r.vnic.bytes_per_second()},
+                       {"vnic_seconds", r.vnic.elapsed_seconds},
+                       {"ceiling_bytes_per_second", r.ceiling.bytes_per_second()},
+                       {"rw_ceiling_bytes_per_second", r.rw_ceiling.bytes_per_second()},
+                       {"read_ceiling_bytes_per_second", r.read_ceiling.bytes_per_second()},
+                       {"ratio_to_ceiling", r.ratio_to_ceiling()},
+                       {"ratio_to_rw_ceiling", r.ratio_to_rw_ceiling()},
+                       {"rw_ceiling_to_ceiling", r.rw_ceiling_to_ceiling()},
+                       {"read_ceiling_to_ceiling", r.read_ceiling_to_ceiling()}});
+  }
+  return out;
 }
 
 json drops_json(const RawReport& report) {
@@ -96,6 +119,7 @@ json reader_json(const blockxport::ReaderStats& r) {
               {"reads", r.reads},
               {"volume_bytes_read", r.volume_bytes_read},
               {"empty_polls", r.empty_polls},
+              {"readahead_misses", r.readahead_misses},
               {"torn_rereads", r.torn_rereads},
               {"corrupt_blocks", r.corrupt_blocks},
               {"malformed_blocks", r.malformed_blocks},
@@ -124,17 +148,24 @@ void print_raw_report_json(const RawReport& report) {
   const LoopbackResult& v = report.vnic;
   auto failures = report.failures();
   json out{{"ratio_to_ceiling", report.ratio_to_ceiling()},
+           {"ratio_to_rw_ceiling", report.ratio_to_rw_ceiling()},
+           {"rw_ceiling_to_ceiling", report.rw_ceiling_to_ceiling()},
+           {"read_ceiling_to_ceiling", report.read_ceiling_to_ceiling()},
            {"ok", failures.empty()},
            {"failures", failures},
            {"config", config_json(report)},
            {"vnic", vnic_json(report)},
-           {"ceiling", ceiling_json(report)},
+           {"ceiling", ceiling_json(report.ceiling)},
+           {"rw_ceiling", ceiling_json(report.rw_ceiling)},
+           {"read_ceiling", ceiling_json(report.read_ceiling)},
+           {"rounds", rounds_json(report)},
            {"latency",
             {{"unit", "ns"},
              {"block_write", to_json(summarize(v.writer.write_latency))},
              {"end_to_end", to_json(summarize(v.end_to_end))},
              {"block_age", to_json(summarize(v.reader.delivery_age))},
-             {"ceiling_write", to_json(summarize(report.ceiling.write_latency))}}},
+             {"ceiling_write", to_json(summarize(report.ceiling.write_latency))},
+             {"rw_ceiling_write", to_json(summarize(report.rw_ceiling.write_latency))}}},
            {"drops", drops_json(report)},
            {"checks", checks_json(report)},
            {"reader", reader_json(v.reader)},

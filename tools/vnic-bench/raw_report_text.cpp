@@ -42,11 +42,16 @@ void print_raw_report(const RawReport& report) {
                                 v.superblock.ring_blocks,
                                 vnic_tools::format_size(v.superblock.ring_blocks * v.superblock.block_size)));
   row("frame size", fmt::format("{} B", s.frame_size));
-  row("queue depth", fmt::format("{} block writes, {} block reads, {} frames per send()", s.queue_depth, s.read_depth,
-                                 s.batch_frames));
+  row("queue depth",
+      fmt::format("{} block writes, up to {} blocks read ahead in reads of up to {}, {} frames per "
+                  "send()",
+                  s.queue_depth, s.read_depth, vnic_tools::format_size(s.max_read_bytes), s.batch_frames));
   row("when ring full", s.when_ring_full == "wait" ? std::string("wait (hold frames until the writer has room)")
                                                    : std::string("drop (the writer tail-drops and counts)"));
-  row("run", s.frames ? fmt::format("{} frames", *s.frames) : fmt::format("{:.1f} s", s.duration_seconds));
+  row("run", fmt::format("{} in {} rounds, each a vnic slice and a slice of each ceiling ({:.1f} s of each ceiling "
+                         "in all)",
+                         s.frames ? fmt::format("{} frames", *s.frames) : fmt::format("{:.1f} s", s.duration_seconds),
+                         s.rounds, s.ceiling_seconds));
 
   fmt::print("\nframes\n");
   row("sent", fmt::format("{}", a.sent));
@@ -58,11 +63,28 @@ void print_raw_report(const RawReport& report) {
   row("elapsed", fmt::format("{:.3f} s (sending {:.3f} s)", v.elapsed_seconds, v.generate_seconds));
   row("frames/s", fmt::format("{:.0f}", report.frames_per_second()));
   row("payload", rate(report.payload_bytes_per_second()));
-  row("storage ceiling",
+  row("write ceiling",
       fmt::format("{} (sequential O_DIRECT writes of {}, depth {}, {}, {:.1f} s)",
                   rate(report.ceiling.bytes_per_second()), vnic_tools::format_size(v.superblock.block_size),
                   s.queue_depth, report.ceiling.engine, report.ceiling.seconds));
-  row("ratio to ceiling", fmt::format("{:.3f}", report.ratio_to_ceiling()));
+  row("loopback ceiling", fmt::format("{} (the same writes, each block read back once written)",
+                                      rate(report.rw_ceiling.bytes_per_second())));
+  row("read ceiling", fmt::format("{} (sequential reads alone)", rate(report.read_ceiling.bytes_per_second())));
+  row("ratio to ceiling", fmt::format("{:.3f} (median of the rounds)", report.ratio_to_ceiling()));
+  row("ratio to loopback",
+      fmt::format("{:.3f} (median; loopback ceiling / write ceiling: {:.3f}, read / write: "
+                  "{:.3f})",
+                  report.ratio_to_rw_ceiling(), report.rw_ceiling_to_ceiling(), report.read_ceiling_to_ceiling()));
+
+  fmt::print("\n  {:<8}{:>11}{:>11}{:>11}{:>11}{:>12}{:>12}{:>12}\n", "round", "vnic MB/s", "write", "loopback", "read",
+             "vnic/write", "vnic/loop", "loop/write");
+  for (size_t i = 0; i < report.rounds.size(); ++i) {
+    const RoundResult& round = report.rounds[i];
+    fmt::print("  {:<8}{:>11.0f}{:>11.0f}{:>11.0f}{:>11.0f}{:>12.3f}{:>12.3f}{:>12.3f}\n", i + 1,
+               round.vnic.bytes_per_second() / 1e6, round.ceiling.bytes_per_second() / 1e6,
+               round.rw_ceiling.bytes_per_second() / 1e6, round.read_ceiling.bytes_per_second() / 1e6,
+               round.ratio_to_ceiling(), round.ratio_to_rw_ceiling(), round.rw_ceiling_to_ceiling());
+  }
 
   fmt::print("\nblocks\n");
   row("written", fmt::format("{} ({} bytes)", w.blocks_written, w.volume_bytes_written));
@@ -72,6 +94,8 @@ void print_raw_report(const RawReport& report) {
   row("flushes", fmt::format("full {}, idle {}, slot freed {}, deadline {}, forced {}", w.flushes[0], w.flushes[1],
                              w.flushes[2], w.flushes[3], w.flushes[4]));
   row("backpressure", fmt::format("{} send() calls cut short (all block buffers busy)", w.backpressure_events));
+  row("flow control", fmt::format("{} holds for a fresh acknowledgement, {} confirmed the ring full", w.ring_full_holds,
+                                  w.ring_full_confirmed));
   if (s.when_ring_full == "wait") {
     row("ring-full holds",
         fmt::format("{} ({:.3f} s waiting for a fresh acknowledgement)", v.ring_full_holds, v.ring_full_hold_seconds));
@@ -84,10 +108,12 @@ void print_raw_report(const RawReport& report) {
   latency_row("end to end", v.end_to_end);
   latency_row("block age (reader)", r.delivery_age);
   latency_row("ceiling write", report.ceiling.write_latency);
+  latency_row("loopback write", report.rw_ceiling.write_latency);
 
   fmt::print("\nreader\n");
   row("reads", fmt::format("{} ({} bytes), {} blocks delivered", r.reads, r.volume_bytes_read, r.blocks_delivered));
-  row("polls", fmt::format("{} empty, {} torn re-reads, {} read errors", r.empty_polls, r.torn_rereads, r.read_errors));
+  row("polls", fmt::format("{} empty, {} read ahead too far, {} torn re-reads, {} read errors", r.empty_polls,
+                           r.readahead_misses, r.torn_rereads, r.read_errors));
   row("skipped", fmt::format("corrupt {}, malformed {}, missing {}, lapped {} ({} resyncs), restart {}, on attach {}",
                              r.corrupt_blocks, r.malformed_blocks, r.missing_blocks, r.blocks_lost_lapped,
                              r.lapped_resyncs, r.restart_skipped_blocks, r.skipped_on_attach));
