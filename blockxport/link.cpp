@@ -73,8 +73,13 @@ std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
   link->engine_ = make_io_engine(options.engine, engine_options);
 
   link->recover_sequence(now);
+  WriterOptions writer_options = options.writer;
+  // O_DIRECT writes must be whole logical blocks of the device.
+  if (writer_options.write_unit != 0)
+    writer_options.write_unit = std::min(link->send_sb_.block_size,
+                                         std::max(writer_options.write_unit, link->send_volume_.logical_block_size()));
   link->writer_ = std::make_unique<BlockWriter>(*link->engine_, link->send_volume_.fd(), link->send_sb_,
-                                                options.send_slot, link->epoch_, link->first_sequence_, options.writer);
+                                                options.send_slot, link->epoch_, link->first_sequence_, writer_options);
   // The running record goes out before any block, so a reader can always tell our epoch from a
   // dead one's.
   StateRecord record = link->own_record(WriterStatus::running, now);

@@ -18,6 +18,8 @@ BlockWriter::BlockWriter(IoEngine& engine, int fd, const Superblock& superblock,
       options_(options),
       next_sequence_(first_sequence) {
   if (options_.queue_depth == 0) throw std::invalid_argument("writer queue depth must be at least 1");
+  if (options_.write_unit != 0 && (superblock_.block_size % options_.write_unit != 0 || options_.write_unit % 512 != 0))
+    throw std::invalid_argument("writer write unit must divide the block size and be a multiple of 512");
   // Enough buffers to keep queue_depth writes in flight while the next blocks fill.
   size_t pool = 2 * size_t{options_.queue_depth} + 1;
   if (pool >= superblock_.ring_blocks)
@@ -76,6 +78,9 @@ void BlockWriter::seal_current(FlushReason reason, TimePoint now) {
   builder_.seal(header, buffer.dirty_bytes);
   buffer.dirty_bytes = builder_.used_bytes();
   buffer.payload_bytes = builder_.payload_bytes();
+  uint32_t unit = options_.write_unit;
+  buffer.write_bytes = unit == 0 ? superblock_.block_size
+                                 : std::min(superblock_.block_size, (buffer.dirty_bytes + unit - 1) / unit * unit);
   buffer.retry_at = now;
   sealed_.push_back(*filling_);
   filling_.reset();
@@ -135,7 +140,7 @@ void BlockWriter::submit_sealed(TimePoint now) {
     batch[count++] = IoRequest{IoOp::write,
                                fd_,
                                buffer.memory.data(),
-                               superblock_.block_size,
+                               buffer.write_bytes,
                                superblock_.block_offset(slot_, buffer.sequence),
                                make_tag(IoOwner::writer, index)};
   }
@@ -173,7 +178,7 @@ void BlockWriter::on_complete(uint32_t buffer_index, int32_t result, TimePoint n
   Buffer& buffer = buffers_[buffer_index];
   --in_flight_;
   slot_freed_ = true;
-  if (result != static_cast<int32_t>(superblock_.block_size)) {
+  if (result != static_cast<int32_t>(buffer.write_bytes)) {
     // A hole in the ring would stall the reader at this sequence forever: write it again.
     ++stats_.write_errors;
     buffer.retry_at = now + options_.retry_backoff;
@@ -184,7 +189,7 @@ void BlockWriter::on_complete(uint32_t buffer_index, int32_t result, TimePoint n
   }
   buffer.done = true;
   ++stats_.blocks_written;
-  stats_.volume_bytes_written += superblock_.block_size;
+  stats_.volume_bytes_written += buffer.write_bytes;
   stats_.payload_bytes_written += buffer.payload_bytes;
   stats_.write_latency.record(ns_between(buffer.submitted_at, now));
   while (!outstanding_.empty() && buffers_[outstanding_.front()].done) {

@@ -30,6 +30,11 @@ struct WriterOptions {
   unsigned queue_depth = 8;        // block writes in flight at once
   Nanos flush_deadline{200'000};   // longest a partial block waits while writes are in flight
   Nanos retry_backoff{1'000'000};  // wait before writing a failed block again
+  // A block's write covers its used bytes rounded up to this, not the whole block: a 64-byte
+  // heartbeat costs one 4 KiB write instead of a 64 KiB one. The rest of the slot keeps whatever
+  // an earlier lap left, which no reader interprets (the checksum covers the valid bytes only).
+  // 0 writes whole blocks. The link raises it to the device's logical block size if larger.
+  uint32_t write_unit = 4096;
 };
 
 enum class FlushReason : uint8_t { full, idle, slot_freed, deadline, forced };
@@ -106,6 +111,7 @@ class BlockWriter {
     uint32_t dirty_bytes = 0;  // how much of it the last block used (zeroed lazily)
     uint64_t sequence = 0;
     uint32_t payload_bytes = 0;
+    uint32_t write_bytes = 0;  // what the write covers: the used bytes, rounded up to the write unit
     TimePoint submitted_at{};
     TimePoint retry_at{};
     bool done = false;
