@@ -11,6 +11,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev libsodium-dev libsystemd-dev
   uuid-dev
   iproute2 iputils-ping iperf3 socat jq util-linux procps kmod e2fsprogs
+  gnuplot-nox
   dpkg-dev rpm
 )
 

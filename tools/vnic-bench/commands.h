@@ -8,5 +8,10 @@
 namespace vnic_bench {
 
 vnic_tools::Subcommand add_raw_command(CLI::App& app);
+vnic_tools::Subcommand add_server_command(CLI::App& app);
+vnic_tools::Subcommand add_client_command(CLI::App& app);
+vnic_tools::Subcommand add_ping_command(CLI::App& app);
+vnic_tools::Subcommand add_lab_command(CLI::App& app);
+vnic_tools::Subcommand add_watch_carrier_command(CLI::App& app);  // internal, used by lab
 
 }  // namespace vnic_bench
