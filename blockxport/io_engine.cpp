@@ -6,6 +6,7 @@
 #include <string>
 
 #include "blockxport/io_engine_factories.h"
+#include "blockxport/io_engine_fault.h"
 
 namespace blockxport {
 
@@ -30,7 +31,9 @@ EngineKind parse_engine_kind(std::string_view text) {
   throw std::invalid_argument(fmt::format("unknown I/O engine '{}' (expected auto, io_uring, libaio or sync)", text));
 }
 
-std::unique_ptr<IoEngine> make_io_engine(EngineKind kind, const EngineOptions& options) {
+namespace {
+
+std::unique_ptr<IoEngine> make_real_engine(EngineKind kind, const EngineOptions& options) {
   // Every engine sizes its rings and completion queues from the depth; zero would make a ring
   // that can never accept anything, which is always a caller bug.
   if (options.depth == 0) throw IoEngineError("I/O engine depth must be at least 1");
@@ -58,6 +61,13 @@ std::unique_ptr<IoEngine> make_io_engine(EngineKind kind, const EngineOptions& o
     }
   }
   throw IoEngineError("no I/O engine can be set up here: " + reasons);
+}
+
+}  // namespace
+
+// Tests may wrap the real engine in a fault-injecting one (VNIC_FAULT_INJECT, io_engine_fault.h).
+std::unique_ptr<IoEngine> make_io_engine(EngineKind kind, const EngineOptions& options) {
+  return with_fault_injection(make_real_engine(kind, options));
 }
 
 }  // namespace blockxport

@@ -12,6 +12,7 @@ packages=(
   uuid-dev
   iproute2 iputils-ping iperf3 socat jq util-linux procps kmod e2fsprogs
   gnuplot-nox
+  faketime
   dpkg-dev rpm
 )
 

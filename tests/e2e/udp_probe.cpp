@@ -1,7 +1,7 @@
 // A UDP peer for end-to-end tests: `send` numbers datagrams and checksums their payload; `recv`
 // checks every one and reports, as JSON, how many arrived, were corrupt, duplicated, reordered or
 // missing.
-//   udp_probe send HOST PORT COUNT SIZE PPS
+//   udp_probe send HOST PORT COUNT SIZE PPS [MAX_SIZE [SEED]]   (sizes uniform in SIZE..MAX_SIZE)
 //   udp_probe recv PORT COUNT IDLE_MS
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -35,15 +36,18 @@ void fill(std::vector<std::byte>& buf, uint64_t seq) {
   std::memcpy(buf.data() + 8, &crc, 4);
 }
 
-int do_send(const char* host, int port, uint64_t count, size_t size, uint64_t pps) {
+int do_send(const char* host, int port, uint64_t count, size_t size, uint64_t pps, size_t max_size, uint64_t seed) {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(static_cast<uint16_t>(port));
   if (inet_pton(AF_INET, host, &to.sin_addr) != 1) return 2;
+  max_size = std::max(max_size, size);
+  std::mt19937_64 rng(seed);
   std::vector<std::byte> buf(std::max(size, kHeader));
   auto start = std::chrono::steady_clock::now();
   for (uint64_t seq = 0; seq < count; ++seq) {
+    if (max_size > size) buf.resize(std::max(kHeader, size + rng() % (max_size - size + 1)));
     fill(buf, seq);
     if (pps > 0) {
       auto due = start + std::chrono::nanoseconds(seq * 1'000'000'000ull / pps);
@@ -118,11 +122,13 @@ int do_recv(int port, uint64_t count, int idle_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 7 && std::strcmp(argv[1], "send") == 0)
+  if (argc >= 7 && argc <= 9 && std::strcmp(argv[1], "send") == 0)
     return do_send(argv[2], std::atoi(argv[3]), std::strtoull(argv[4], nullptr, 10),
-                   std::strtoull(argv[5], nullptr, 10), std::strtoull(argv[6], nullptr, 10));
+                   std::strtoull(argv[5], nullptr, 10), std::strtoull(argv[6], nullptr, 10),
+                   argc >= 8 ? std::strtoull(argv[7], nullptr, 10) : 0,
+                   argc >= 9 ? std::strtoull(argv[8], nullptr, 10) : 1);
   if (argc == 5 && std::strcmp(argv[1], "recv") == 0)
     return do_recv(std::atoi(argv[2]), std::strtoull(argv[3], nullptr, 10), std::atoi(argv[4]));
-  std::fprintf(stderr, "usage: udp_probe send HOST PORT COUNT SIZE PPS | recv PORT COUNT IDLE_MS\n");
+  std::fprintf(stderr, "usage: udp_probe send HOST PORT COUNT SIZE PPS [MAX_SIZE [SEED]] | recv PORT COUNT IDLE_MS\n");
   return 2;
 }
