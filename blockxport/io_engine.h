@@ -57,9 +57,9 @@ class IoEngine {
   virtual unsigned in_flight() const = 0;
   virtual unsigned depth() const = 0;
 
-  // An eventfd that becomes readable when a completion is posted, for an epoll loop; -1 when the
-  // engine has none (sync: its completions are ready as soon as submit() returns). After it
-  // fires, drain_completion_fd() and then reap().
+  // A file descriptor that becomes readable when a completion is posted, for an epoll loop (an
+  // eventfd, or io_uring's own ring fd); -1 when the engine has none (sync: its completions are
+  // ready as soon as submit() returns). After it fires, drain_completion_fd() and then reap().
   virtual int completion_fd() const { return -1; }
   virtual void drain_completion_fd() {}
 };

@@ -171,6 +171,7 @@ void Link::try_attach_receive_volume(TimePoint now) {
 size_t Link::send(std::span<const FrameSpan> frames, TimePoint now) {
   size_t taken = writer_->send(frames, now);
   writer_->flush(now);
+  if (taken > 0 && reader_) reader_->expect_reply(now);
   return taken;
 }
 

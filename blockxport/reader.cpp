@@ -22,6 +22,24 @@ size_t window_slots(const ReaderOptions& options, const Superblock& superblock) 
 
 }  // namespace
 
+void WriterClock::observe(uint64_t writer_ns, TimePoint seen_at) {
+  int64_t offset = static_cast<int64_t>(to_ns(seen_at)) - static_cast<int64_t>(writer_ns);
+  if (offset_) {
+    // The bound slips late with time, at the most two clocks may drift apart.
+    uint64_t since = ns_between(offset_at_, seen_at);
+    int64_t slipped = *offset_ + static_cast<int64_t>(since * kDriftPpm / 1'000'000);
+    if (slipped < offset) offset = slipped;
+  }
+  offset_ = offset;
+  offset_at_ = std::max(offset_at_, seen_at);
+}
+
+std::optional<uint64_t> WriterClock::writer_now(TimePoint now) const {
+  if (!offset_) return std::nullopt;
+  int64_t ns = static_cast<int64_t>(to_ns(now)) - *offset_;
+  return ns > 0 ? static_cast<uint64_t>(ns) : 0;
+}
+
 BlockReader::BlockReader(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot,
                          uint32_t logical_block_size, const ReaderOptions& options)
     : engine_(engine),
@@ -49,6 +67,8 @@ void BlockReader::attach(const WriterView& writer, TimePoint now) {
   detach();
   attached_ = true;
   writer_ = writer;
+  writer_clock_.reset();
+  if (writer.monotonic_ns != 0) writer_clock_.observe(writer.monotonic_ns, writer.seen_at);
   epoch_ = writer.epoch;
   next_ = std::max({writer.head, writer.first_sequence, uint64_t{1}});
   skip_written_before_ns_ = writer.monotonic_ns;
@@ -63,7 +83,12 @@ void BlockReader::detach() {
   resync(next_, TimePoint{});
 }
 
-void BlockReader::note_writer(const WriterView& writer) { writer_ = writer; }
+void BlockReader::note_writer(const WriterView& writer) {
+  // A new epoch is a new writer process, perhaps on another host after a failover: a new clock.
+  if (writer.epoch != writer_.epoch) writer_clock_.reset();
+  writer_ = writer;
+  if (writer.monotonic_ns != 0) writer_clock_.observe(writer.monotonic_ns, writer.seen_at);
+}
 
 void BlockReader::resync(uint64_t to, TimePoint now) {
   for (auto& s : slots_) {
@@ -244,12 +269,12 @@ void BlockReader::classify(ReadSlot& s, TimePoint now) {
 }
 
 // The block's age on the writer's own clock: its timestamp against our estimate of the writer's
-// clock now (its last state record plus the time since we read it). Two nodes' clocks are never
-// compared; the estimate errs young by the record's read and mirror delay.
+// clock now (WriterClock). Errs young by at most the smallest delay seen.
 std::optional<uint64_t> BlockReader::age_ns(const BlockHeader& header, TimePoint now) const {
-  if (header.epoch != writer_.epoch || writer_.monotonic_ns == 0) return std::nullopt;
-  uint64_t writer_now = writer_.monotonic_ns + ns_between(writer_.seen_at, now);
-  return writer_now > header.writer_timestamp_ns ? writer_now - header.writer_timestamp_ns : 0;
+  if (header.epoch != writer_.epoch) return std::nullopt;
+  auto writer_now = writer_clock_.writer_now(now);
+  if (!writer_now) return std::nullopt;
+  return *writer_now > header.writer_timestamp_ns ? *writer_now - header.writer_timestamp_ns : 0;
 }
 
 bool BlockReader::too_old(const BlockHeader& header, TimePoint now) const {
@@ -272,6 +297,12 @@ bool BlockReader::writer_is_past(uint64_t sequence) const {
   return std::any_of(slots_.begin(), slots_.end(), [&](const ReadSlot& s) {
     return s.state == SlotState::ready && !s.discard && s.sequence > sequence;
   });
+}
+
+void BlockReader::expect_reply(TimePoint now) {
+  if (!attached_ || interval_ <= options_.min_interval) return;
+  interval_ = options_.min_interval;
+  next_poll_at_ = std::min(next_poll_at_, now + interval_);
 }
 
 void BlockReader::schedule_after_miss(TimePoint now) {
@@ -303,6 +334,8 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
         continue;
       }
       skipping_old_ = false;
+      // Its timestamp bounds the clock offset too, tighter than records do while data streams.
+      if (h.epoch == writer_.epoch) writer_clock_.observe(h.writer_timestamp_ns, now);
       frames_.clear();
       auto taken = assembler_.take(std::span<const std::byte>(s.memory, h.valid_bytes), h, continuous_, frames_);
       stats_.dropped_partial_frames += taken.dropped_partials;

@@ -56,8 +56,9 @@ struct ReaderStats {
   uint64_t too_old_frames = 0;
   uint64_t dropped_partial_frames = 0;
   uint64_t read_errors = 0;
-  // How old each delivered block was, on the writer's clock as estimated from its state record
-  // (so it includes storage write, mirror and poll delay, give or take the record's own delay).
+  // How old each delivered block was when delivered: from the writer's timestamp to now, the two
+  // clocks joined by the smallest delay ever seen (see WriterClock), so it includes the storage
+  // write, mirror and poll delay and errs young by at most that smallest delay.
   LatencyHistogram delivery_age;
 };
 
@@ -77,6 +78,24 @@ struct WriterView {
   TimePoint seen_at{};          // our clock when we read the record
 };
 
+// Our estimate of the writer's clock. Every timestamp we see (a state record's, a block's) was
+// taken before we saw it, so `our clock - its clock` at sight is the clock offset plus a delay;
+// the smallest such value is the best bound on the offset. It may only err late, so ages err
+// young, never old: a frame is never dropped as too old that was not. Two hosts' monotonic clocks
+// drift apart (tens of ppm): the bound is let slip by kDriftPpm so a drift toward us is followed.
+class WriterClock {
+ public:
+  static constexpr uint64_t kDriftPpm = 100;
+  void reset() { offset_.reset(); }
+  void observe(uint64_t writer_ns, TimePoint seen_at);
+  // The writer's clock at `now`, if any timestamp has been seen.
+  std::optional<uint64_t> writer_now(TimePoint now) const;
+
+ private:
+  std::optional<int64_t> offset_;  // our ns - writer ns, at its smallest
+  TimePoint offset_at_{};
+};
+
 class BlockReader {
  public:
   BlockReader(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot, uint32_t logical_block_size,
@@ -91,6 +110,11 @@ class BlockReader {
   void note_writer(const WriterView& writer);
   void set_options(const ReaderOptions& options);
 
+  // Our own node just sent: most traffic is request and response, so the answer is due within a
+  // round trip. The back-off restarts from its shortest interval (no spinning), so an idle link
+  // polls a few more times after each send and a reply waits about a quarter of its round trip,
+  // not a whole idle interval.
+  void expect_reply(TimePoint now);
   void poll(TimePoint now);
   void on_complete(uint32_t slot_index, int32_t result, TimePoint now);
   // Hands every block that is next in sequence and ready to the sink; returns the block count.
@@ -157,6 +181,7 @@ class BlockReader {
   uint64_t epoch_ = 0;
   uint64_t next_ = 1;
   WriterView writer_;
+  WriterClock writer_clock_;  // of the epoch in writer_
   uint64_t skip_written_before_ns_ = 0;
   bool skipping_old_ = false;
   bool continuous_ = false;

@@ -36,7 +36,7 @@ struct Config {
   unsigned max_frame_age_ms = 2000;
   unsigned flush_deadline_us = 200;
   unsigned poll_spin_us = 2000;
-  unsigned poll_max_interval_us = 5000;
+  unsigned poll_max_interval_us = 10000;
   std::optional<std::string> config_path;  // where it was loaded from, for SIGHUP
 
   std::string effective_control_socket() const;
