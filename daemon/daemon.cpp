@@ -350,7 +350,13 @@ int Daemon::run() {
 }
 
 nlohmann::json Daemon::status() const {
-  StatusInputs in{config_, *link_, *tap_, counters_, carrier_, admin_up_, started_at_};
+  std::optional<vnic::LinkState> kernel_link;
+  try {
+    kernel_link = control_->state();
+  } catch (const vnic::Error& e) {
+    spdlog::debug("{}: status without the kernel's counters: {}", config_.ifname, e.what());
+  }
+  StatusInputs in{config_, *link_, *tap_, counters_, carrier_, admin_up_, started_at_, kernel_link};
   return build_status(in);
 }
 

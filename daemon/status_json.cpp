@@ -65,6 +65,12 @@ nlohmann::json build_status(const StatusInputs& in) {
       {"rx_admin_down", in.counters.rx_dropped_admin_down}, {"rx_tap_rejected", in.tap.stats().tx_dropped},
       {"tx_tap_truncated", in.tap.stats().rx_truncated},
   };
+  // Frames the kernel dropped at the interface (its queue was full because we had not read it in
+  // time, or it refused what we wrote): ours to show, as a NIC's driver shows its ring overruns.
+  if (in.kernel_link) {
+    drops["tx_tap_queue_full"] = in.kernel_link->tx_dropped;
+    drops["rx_kernel_dropped"] = in.kernel_link->rx_dropped;
+  }
   if (const auto* r = link.reader()) {
     const auto& rs = r->stats();
     reader = {
@@ -113,6 +119,7 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"admin_up", in.admin_up},
         {"carrier", in.carrier},
         {"offloads", in.tap.offloads().to_string()},
+        {"tx_queue_len", in.kernel_link ? nlohmann::json(in.kernel_link->tx_queue_len) : nlohmann::json(nullptr)},
         {"tap",
          {{"from_kernel_frames", tap.rx_frames},
           {"from_kernel_bytes", tap.rx_bytes},

@@ -2,11 +2,14 @@
 // `vnicctl status` renders.
 #pragma once
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "blockxport/clock.h"
 #include "blockxport/link.h"
 #include "daemon/config.h"
+#include "vnic/link_state.h"
 #include "vnic/tap_device.h"
 
 namespace vnicd {
@@ -21,6 +24,8 @@ struct StatusInputs {
   bool carrier;
   bool admin_up;
   blockxport::TimePoint started_at;
+  // The interface as the kernel reports it (its drop counters); empty if netlink failed.
+  std::optional<vnic::LinkState> kernel_link;
 };
 
 nlohmann::json build_status(const StatusInputs& in);

@@ -28,6 +28,11 @@ struct LinkState {
   unsigned mtu = 0;
   MacAddress mac;
   unsigned tx_queue_len = 0;
+  // The kernel's own drop counters for the interface. On a TAP, tx_dropped counts frames the
+  // stack sent while the device's queue (tx_queue_len) was full: the daemon had not read them in
+  // time. rx_dropped counts frames the daemon wrote that the stack refused.
+  uint64_t tx_dropped = 0;
+  uint64_t rx_dropped = 0;
   unsigned flags = 0;     // IFF_* as in `ip link`
   bool admin_up = false;  // IFF_UP: what `ip link set up/down` controls
   bool lower_up = false;  // IFF_LOWER_UP: carrier, reported only while admin up

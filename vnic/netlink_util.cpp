@@ -73,6 +73,8 @@ LinkState to_link_state(rtnl_link* link) {
   }
   state.mtu = rtnl_link_get_mtu(link);
   state.tx_queue_len = rtnl_link_get_txqlen(link);
+  state.tx_dropped = rtnl_link_get_stat(link, RTNL_LINK_TX_DROPPED);
+  state.rx_dropped = rtnl_link_get_stat(link, RTNL_LINK_RX_DROPPED);
   state.flags = rtnl_link_get_flags(link);
   state.admin_up = (state.flags & IFF_UP) != 0;
   state.lower_up = (state.flags & IFF_LOWER_UP) != 0;
