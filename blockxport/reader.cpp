@@ -387,8 +387,14 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
       resync(writer_.first_sequence, now);
       continue;
     }
-    if (!next_unreadable_since_) next_unreadable_since_ = now;
-    if (now - *next_unreadable_since_ >= options_.torn_timeout && writer_is_past(next_)) {
+    // The torn timeout runs from when the block is known to be written (the writer is past it),
+    // not from when we began waiting for it: on an idle link that is long before it was written,
+    // and a block that is merely late behind the mirror must not be skipped as lost.
+    if (!writer_is_past(next_))
+      next_unreadable_since_.reset();
+    else if (!next_unreadable_since_)
+      next_unreadable_since_ = now;
+    if (next_unreadable_since_ && now - *next_unreadable_since_ >= options_.torn_timeout) {
       ++(s.state == SlotState::invalid ? stats_.corrupt_blocks : stats_.missing_blocks);
       continuous_ = false;
       advance(next_ + 1, now);
