@@ -140,6 +140,15 @@ SuperblockDecode decode_superblock(std::span<const std::byte> in) {
     return fail(DecodeError::bad_field, "state table placement is not the one this version uses");
   if (le::u64(p + sb::rings_offset) != s.rings_offset())
     return fail(DecodeError::bad_field, "rings offset does not match block size and slot count");
+  // Every offset is computed in 64 bits: a layout past 2^62 bytes would wrap and put one slot's
+  // ring on another's, or on the superblock, and pass the volume size check besides.
+  uint64_t ring_bytes = 0, all_rings = 0, end = 0;
+  if (__builtin_mul_overflow(s.ring_blocks, uint64_t{s.block_size}, &ring_bytes) ||
+      __builtin_mul_overflow(ring_bytes, uint64_t{s.slot_count}, &all_rings) ||
+      __builtin_add_overflow(all_rings, s.rings_offset(), &end) || end > (uint64_t{1} << 62))
+    return fail(DecodeError::bad_field,
+                fmt::format("layout of {} slots x {} blocks x {} bytes is larger than any volume", s.slot_count,
+                            s.ring_blocks, s.block_size));
   if (s.label.size() == kLabelBytes) return fail(DecodeError::bad_field, "label is not NUL-terminated");
   return result;
 }

@@ -81,7 +81,7 @@ TEST_CASE("a malformed request gets an error reply, not a crash", "[control]") {
   CHECK_THAT(reply["error"].get<std::string>(), Catch::Contains("bad request"));
 }
 
-TEST_CASE("a stale socket is replaced; a live one is refused", "[control]") {
+TEST_CASE("a stale socket is replaced - a live one is refused", "[control]") {
   std::string path = temp_socket_path();
   {
     vnicd::ControlServer first(path, [](const json&) -> json { return {}; });

@@ -106,6 +106,27 @@ TEST_CASE("superblock decode names what is wrong", "[format]") {
   CHECK(decode_superblock(std::span(bytes).first(100)).error == DecodeError::bad_field);
 }
 
+TEST_CASE("a superblock whose layout would wrap 64-bit offsets is refused", "[format]") {
+  // Found by fuzz_superblock: 64 slots of 2^38 blocks of 1 MiB pass every range check, but the
+  // rings end past 2^64 bytes, so offsets wrap: the size check passed on a 1 MiB volume and slot
+  // 63's last block landed on the superblock.
+  Superblock huge = sample_superblock();
+  huge.block_size = 1 << 20;
+  huge.slot_count = 64;
+  huge.ring_blocks = uint64_t{1} << 38;
+  auto d = decode_superblock(encoded(huge));
+  CHECK(d.error == DecodeError::bad_field);
+  CHECK_THAT(d.message, Catch::Contains("larger than any volume"));
+  // The largest layouts still accepted fit in 2^62 bytes, well inside 64-bit offsets.
+  Superblock big = sample_superblock();
+  big.block_size = 1 << 20;
+  big.slot_count = 2;
+  big.ring_blocks = uint64_t{1} << 30;
+  d = decode_superblock(encoded(big));
+  REQUIRE(d.error == DecodeError::none);
+  CHECK(d.superblock.required_volume_bytes() > (uint64_t{1} << 50));
+}
+
 TEST_CASE("state record round trip and bit flips", "[format]") {
   StateRecord r;
   r.slot = 3;

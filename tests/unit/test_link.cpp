@@ -112,7 +112,7 @@ TEST_CASE("sequences continue across a clean stop and across a crash", "[link]")
   CHECK(sink.indices.size() == 10);
 }
 
-TEST_CASE("a peer that stops writing its record is declared dead; a clean stop at once", "[link]") {
+TEST_CASE("a peer that stops writing its record is declared dead - a clean stop at once", "[link]") {
   TempFile a(4 << 20, "a"), b(4 << 20, "b");
   format_file(a, 4096);
   format_file(b, 4096);

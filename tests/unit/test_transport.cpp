@@ -173,7 +173,7 @@ TEST_CASE("a lapped reader resyncs to the writer and counts what it lost", "[tra
 }
 
 TEST_CASE(
-    "flow control: a live reader's unconsumed blocks are never overwritten; excess frames are dropped and counted",
+    "flow control: a live reader's unconsumed blocks are never overwritten - excess frames are dropped and counted",
     "[transport]") {
   MirrorRig rig(4096, 16);
   CheckingSink sink;
