@@ -3,10 +3,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "blockxport/block_auth.h"
+
 namespace blockxport {
 
-void BlockBuilder::start(std::span<std::byte> block) {
+void BlockBuilder::start(std::span<std::byte> block, const Keyring* keys) {
   block_ = block;
+  keys_ = keys;
+  trailer_ = keys ? static_cast<uint32_t>(kAuthTagBytes) : 0;
   used_ = kBlockHeaderBytes;
   payload_ = 0;
   records_ = 0;
@@ -14,7 +18,7 @@ void BlockBuilder::start(std::span<std::byte> block) {
 
 size_t BlockBuilder::append(FrameSpan frame, size_t offset) {
   if (full()) return 0;
-  size_t room = block_.size() - used_ - kRecordHeaderBytes;
+  size_t room = this->room();
   size_t take = std::min(room, frame.size() - offset);
   uint16_t flags = 0;
   if (offset == 0) flags |= kRecordFirst;
@@ -27,11 +31,22 @@ size_t BlockBuilder::append(FrameSpan frame, size_t offset) {
   return take;
 }
 
-void BlockBuilder::seal(BlockHeader header, uint32_t dirty_bytes) {
+void BlockBuilder::seal(BlockHeader header, uint32_t dirty_bytes, const Uuid& volume) {
   if (dirty_bytes > used_) std::memset(block_.data() + used_, 0, dirty_bytes - used_);
-  header.valid_bytes = used_;
   header.record_count = records_;
-  seal_block(header, block_);
+  header.valid_bytes = used_ + trailer_;
+  if (!keys_) {
+    header.flags = 0;
+    header.key_id = 0;
+    seal_block(header, block_);
+    return;
+  }
+  header.flags = keys_->block_flags();
+  header.key_id = keys_->write_key_id();
+  // Tag over the encoded header and the records, then the CRC over all of it: checksum last.
+  encode_block_header(header, block_);
+  keys_->seal_block(block_, header, volume);
+  finish_block(block_);
 }
 
 FrameAssembler::FrameAssembler() {
@@ -51,20 +66,21 @@ FrameAssembler::Result FrameAssembler::take(std::span<const std::byte> block, co
   Result result;
   if (!continuous) result.dropped_partials += abandon();
 
-  // First pass: the records must exactly tile valid_bytes, or nothing in the block is trusted.
+  // First pass: the records must exactly tile [64, records_end), or nothing in the block is trusted.
+  const size_t end = header.records_end();
   size_t pos = kBlockHeaderBytes;
   for (uint32_t i = 0; i < header.record_count; ++i) {
-    if (pos + kRecordHeaderBytes > header.valid_bytes) return Result{false, 0, result.dropped_partials};
+    if (pos + kRecordHeaderBytes > end) return Result{false, 0, result.dropped_partials};
     RecordHeader rec = decode_record_header(block.data() + pos);
     bool first = rec.flags & kRecordFirst, last = rec.flags & kRecordLast;
     bool flags_known = (rec.flags & ~(kRecordFirst | kRecordLast)) == 0;
     // Only the first record may continue a frame, only the last may leave one open.
     bool placement_ok = (first || i == 0) && (last || i + 1 == header.record_count);
-    if (!flags_known || !placement_ok || rec.length == 0 || pos + kRecordHeaderBytes + rec.length > header.valid_bytes)
+    if (!flags_known || !placement_ok || rec.length == 0 || pos + kRecordHeaderBytes + rec.length > end)
       return Result{false, 0, result.dropped_partials};
     pos += kRecordHeaderBytes + rec.length;
   }
-  if (pos != header.valid_bytes) return Result{false, 0, result.dropped_partials};
+  if (pos != end) return Result{false, 0, result.dropped_partials};
 
   pos = kBlockHeaderBytes;
   for (uint32_t i = 0; i < header.record_count; ++i) {

@@ -10,6 +10,8 @@
 
 namespace blockxport {
 
+class Keyring;
+
 // Large enough for a 64 KiB GSO super-frame with its Ethernet and virtio-net headers.
 inline constexpr size_t kMaxFrameBytes = 128 * 1024;
 
@@ -20,23 +22,29 @@ using FrameSpan = std::span<const std::byte>;
 // traffic is heavy, whatever the frame size).
 class BlockBuilder {
  public:
-  void start(std::span<std::byte> block);
+  // `keys`: the block will be sealed authenticated (its records leave room for the tag).
+  void start(std::span<std::byte> block, const Keyring* keys = nullptr);
   // Appends frame[offset, ...) as one record, as much as fits. Returns the bytes taken; 0 means
   // the block is full. The record is flagged first/last from offset and what fit.
   size_t append(FrameSpan frame, size_t offset);
   bool empty() const { return records_ == 0; }
-  bool full() const { return used_ + kRecordHeaderBytes >= block_.size(); }
+  bool full() const { return used_ + kRecordHeaderBytes + trailer_ >= block_.size(); }
   // Frame bytes one more record could take.
-  size_t room() const { return full() ? 0 : block_.size() - used_ - kRecordHeaderBytes; }
+  size_t room() const { return full() ? 0 : block_.size() - used_ - kRecordHeaderBytes - trailer_; }
   uint32_t used_bytes() const { return used_; }
   uint32_t payload_bytes() const { return payload_; }
   uint32_t record_count() const { return records_; }
   // Encodes the header and checksum and zeroes padding up to `dirty_bytes` (what the buffer's
-  // previous use left behind), so the block on disk is header, records, zeros.
-  void seal(BlockHeader header, uint32_t dirty_bytes);
+  // previous use left behind), so the block on disk is header, records, zeros. With the keys
+  // given to start(), the records are authenticated (or encrypted) first, bound to `volume`.
+  void seal(BlockHeader header, uint32_t dirty_bytes, const Uuid& volume = {});
+  // Header, records and tag: what seal() wrote.
+  uint32_t sealed_bytes() const { return used_ + trailer_; }
 
  private:
   std::span<std::byte> block_;
+  const Keyring* keys_ = nullptr;
+  uint32_t trailer_ = 0;  // the tag an authenticated block ends with
   uint32_t used_ = 0;
   uint32_t payload_ = 0;
   uint32_t records_ = 0;

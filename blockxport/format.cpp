@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -27,19 +28,26 @@ constexpr size_t magic = 0x000, version = 0x008, encoded_bytes = 0x00C, uuid = 0
 // State record field offsets (docs/FORMAT.md, "State record").
 namespace st {
 constexpr size_t magic = 0x000, version = 0x008, slot = 0x00C, uuid = 0x010, epoch = 0x020, status = 0x028,
-                 reserved0 = 0x02C, heartbeat = 0x030, head = 0x038, monotonic = 0x040, first_sequence = 0x048,
+                 flags = 0x02C, heartbeat = 0x030, head = 0x038, monotonic = 0x040, first_sequence = 0x048,
                  acks = 0x050, crc = 0x250;
+// The authenticated layout (flags bit 0) continues where the plain one has its CRC.
+constexpr size_t key_id = 0x250, reserved1 = 0x254, peer_epoch = 0x258, peer_heartbeat = 0x260, tag = 0x268,
+                 auth_crc = 0x278;
+constexpr uint32_t kFlagAuthenticated = 1u << 0;
 }  // namespace st
 
 // Block header field offsets (docs/FORMAT.md, "Block").
 namespace bh {
 constexpr size_t magic = 0x00, version = 0x04, flags = 0x06, slot = 0x08, record_count = 0x0C, epoch = 0x10,
-                 sequence = 0x18, timestamp = 0x20, valid_bytes = 0x28, reserved0 = 0x2C, volume_tag = 0x30,
+                 sequence = 0x18, timestamp = 0x20, valid_bytes = 0x28, key_id = 0x2C, volume_tag = 0x30,
                  reserved1 = 0x38, crc = 0x3C;
+constexpr uint16_t kKnownFlags = kBlockAuthenticated | kBlockEncrypted;
 }  // namespace bh
 
 static_assert(sb::crc + 4 == kSuperblockBytes);
 static_assert(st::acks + 8 * kMaxSlots == st::crc && st::crc + 4 == kStateRecordBytes);
+static_assert(st::tag + kAuthTagBytes == st::auth_crc && st::auth_crc + 4 == kAuthStateRecordBytes);
+static_assert(kStateRecordMaxBytes <= kStateRecordStride);
 static_assert(bh::crc + 4 == kBlockHeaderBytes);
 
 bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
@@ -153,8 +161,14 @@ SuperblockDecode decode_superblock(std::span<const std::byte> in) {
   return result;
 }
 
-void encode_state_record(const StateRecord& r, std::span<std::byte, kStateRecordBytes> out) {
-  std::fill(out.begin(), out.end(), std::byte{0});
+size_t state_record_bytes(const StateRecord& record) { return record.auth ? kAuthStateRecordBytes : kStateRecordBytes; }
+
+std::span<const std::byte> state_record_mac_input(std::span<const std::byte> encoded) { return encoded.first(st::tag); }
+
+size_t encode_state_record(const StateRecord& r, std::span<std::byte> out) {
+  size_t length = state_record_bytes(r);
+  if (out.size() < length) throw std::invalid_argument("state record buffer too small");
+  std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(length), std::byte{0});
   std::byte* p = out.data();
   std::memcpy(p + st::magic, kStateMagic.data(), kStateMagic.size());
   le::store<uint32_t>(p + st::version, kFormatVersion);
@@ -162,12 +176,22 @@ void encode_state_record(const StateRecord& r, std::span<std::byte, kStateRecord
   std::memcpy(p + st::uuid, r.uuid.data(), r.uuid.size());
   le::store<uint64_t>(p + st::epoch, r.epoch);
   le::store<uint32_t>(p + st::status, static_cast<uint32_t>(r.status));
+  le::store<uint32_t>(p + st::flags, r.auth ? st::kFlagAuthenticated : 0);
   le::store<uint64_t>(p + st::heartbeat, r.heartbeat);
   le::store<uint64_t>(p + st::head, r.head_sequence);
   le::store<uint64_t>(p + st::monotonic, r.writer_monotonic_ns);
   le::store<uint64_t>(p + st::first_sequence, r.epoch_first_sequence);
   for (size_t j = 0; j < kMaxSlots; ++j) le::store<uint64_t>(p + st::acks + 8 * j, r.acks[j]);
-  le::store<uint32_t>(p + st::crc, crc_of_prefix(out, st::crc));
+  if (!r.auth) {
+    le::store<uint32_t>(p + st::crc, crc_of_prefix(out, st::crc));
+    return length;
+  }
+  le::store<uint32_t>(p + st::key_id, r.auth->key_id);
+  le::store<uint64_t>(p + st::peer_epoch, r.auth->peer_epoch);
+  le::store<uint64_t>(p + st::peer_heartbeat, r.auth->peer_heartbeat);
+  std::memcpy(p + st::tag, r.auth->tag.data(), kAuthTagBytes);
+  le::store<uint32_t>(p + st::auth_crc, crc_of_prefix(out, st::auth_crc));
+  return length;
 }
 
 StateRecordDecode decode_state_record(std::span<const std::byte> in) {
@@ -184,9 +208,23 @@ StateRecordDecode decode_state_record(std::span<const std::byte> in) {
   uint32_t version = le::u32(p + st::version);
   if (version != kFormatVersion)
     return fail(DecodeError::bad_version, fmt::format("state record version {} is not supported", version));
-  if (le::u32(p + st::crc) != crc_of_prefix(in, st::crc))
+  // The flags say which layout, and so where the CRC is; a torn flags word fails that CRC.
+  uint32_t flags = le::u32(p + st::flags);
+  if ((flags & ~st::kFlagAuthenticated) != 0)
+    return fail(DecodeError::bad_version, fmt::format("state record flags {:#x} are not supported", flags));
+  bool authenticated = (flags & st::kFlagAuthenticated) != 0;
+  size_t crc_at = authenticated ? st::auth_crc : st::crc;
+  if (in.size() < crc_at + 4) return fail(DecodeError::bad_field, "state record truncated");
+  if (le::u32(p + crc_at) != crc_of_prefix(in, crc_at))
     return fail(DecodeError::bad_checksum, "state record checksum mismatch");
   StateRecord& r = result.record;
+  if (authenticated) {
+    StateRecordAuth& a = r.auth.emplace();
+    a.key_id = le::u32(p + st::key_id);
+    a.peer_epoch = le::u64(p + st::peer_epoch);
+    a.peer_heartbeat = le::u64(p + st::peer_heartbeat);
+    std::memcpy(a.tag.data(), p + st::tag, kAuthTagBytes);
+  }
   r.slot = le::u32(p + st::slot);
   std::memcpy(r.uuid.data(), p + st::uuid, r.uuid.size());
   r.epoch = le::u64(p + st::epoch);
@@ -204,7 +242,7 @@ StateRecordDecode decode_state_record(std::span<const std::byte> in) {
   return result;
 }
 
-void seal_block(const BlockHeader& h, std::span<std::byte> block) {
+void encode_block_header(const BlockHeader& h, std::span<std::byte> block) {
   std::byte* p = block.data();
   le::store<uint32_t>(p + bh::magic, kBlockMagic);
   le::store<uint16_t>(p + bh::version, static_cast<uint16_t>(kFormatVersion));
@@ -215,12 +253,31 @@ void seal_block(const BlockHeader& h, std::span<std::byte> block) {
   le::store<uint64_t>(p + bh::sequence, h.sequence);
   le::store<uint64_t>(p + bh::timestamp, h.writer_timestamp_ns);
   le::store<uint32_t>(p + bh::valid_bytes, h.valid_bytes);
-  le::store<uint32_t>(p + bh::reserved0, 0);
+  le::store<uint32_t>(p + bh::key_id, h.key_id);
   le::store<uint64_t>(p + bh::volume_tag, h.volume_tag);
   le::store<uint32_t>(p + bh::reserved1, 0);
+}
+
+void finish_block(std::span<std::byte> block) {
+  uint32_t valid_bytes = le::u32(block.data() + bh::valid_bytes);
   uint32_t crc = crc32c(block.first(bh::crc));
-  crc = crc32c(block.subspan(kBlockHeaderBytes, h.valid_bytes - kBlockHeaderBytes), crc);
-  le::store<uint32_t>(p + bh::crc, crc);
+  crc = crc32c(block.subspan(kBlockHeaderBytes, valid_bytes - kBlockHeaderBytes), crc);
+  le::store<uint32_t>(block.data() + bh::crc, crc);
+}
+
+void seal_block(const BlockHeader& h, std::span<std::byte> block) {
+  encode_block_header(h, block);
+  finish_block(block);
+}
+
+std::span<const std::byte> block_mac_header(std::span<const std::byte> block) { return block.first(bh::crc); }
+
+std::span<std::byte> block_records(std::span<std::byte> block, const BlockHeader& h) {
+  return block.subspan(kBlockHeaderBytes, h.records_end() - kBlockHeaderBytes);
+}
+
+std::span<std::byte> block_tag(std::span<std::byte> block, const BlockHeader& h) {
+  return block.subspan(h.records_end(), h.valid_bytes - h.records_end());
 }
 
 BlockDecode decode_block(std::span<const std::byte> data, uint32_t block_size) {
@@ -241,6 +298,11 @@ BlockDecode decode_block(std::span<const std::byte> data, uint32_t block_size) {
   }
   BlockHeader& h = result.header;
   h.flags = le::u16(p + bh::flags);
+  // Unknown bits, or encryption without the tag that authenticates it: not a layout we can read.
+  if ((h.flags & ~bh::kKnownFlags) != 0 || (h.encrypted() && !h.authenticated())) {
+    result.check = BlockCheck::unknown_flags;
+    return result;
+  }
   h.slot = le::u32(p + bh::slot);
   h.record_count = le::u32(p + bh::record_count);
   h.epoch = le::u64(p + bh::epoch);
@@ -248,7 +310,9 @@ BlockDecode decode_block(std::span<const std::byte> data, uint32_t block_size) {
   h.writer_timestamp_ns = le::u64(p + bh::timestamp);
   h.valid_bytes = le::u32(p + bh::valid_bytes);
   h.volume_tag = le::u64(p + bh::volume_tag);
-  if (h.valid_bytes < kBlockHeaderBytes || h.valid_bytes > block_size) {
+  h.key_id = le::u32(p + bh::key_id);
+  uint32_t least = static_cast<uint32_t>(kBlockHeaderBytes + (h.authenticated() ? kAuthTagBytes : 0));
+  if (h.valid_bytes < least || h.valid_bytes > block_size) {
     // Cannot trust valid_bytes to size a CRC; a torn header looks like this too.
     result.check = BlockCheck::bad_length;
     return result;
@@ -305,6 +369,8 @@ std::string_view block_check_name(BlockCheck check) {
       return "checksum mismatch";
     case BlockCheck::bad_length:
       return "bad length";
+    case BlockCheck::unknown_flags:
+      return "unknown flags";
   }
   return "unknown";
 }

@@ -23,9 +23,16 @@ inline constexpr uint32_t kStateRecordStride = 4096;
 inline constexpr size_t kLabelBytes = 64;
 
 inline constexpr size_t kSuperblockBytes = 256;   // encoded length, CRC included
-inline constexpr size_t kStateRecordBytes = 596;  // encoded length, CRC included
+inline constexpr size_t kStateRecordBytes = 596;  // encoded length, CRC included (plain layout)
 inline constexpr size_t kBlockHeaderBytes = 64;
 inline constexpr size_t kRecordHeaderBytes = 8;
+
+// Authentication (docs/FORMAT.md, "Authenticated and encrypted blocks"): a 16-byte tag closes an
+// authenticated block's records, and an authenticated state record is longer than a plain one.
+inline constexpr size_t kAuthTagBytes = 16;
+inline constexpr size_t kAuthStateRecordBytes = 636;  // encoded length, CRC included
+inline constexpr size_t kStateRecordMaxBytes = kAuthStateRecordBytes;
+using AuthTag = std::array<std::byte, kAuthTagBytes>;
 
 // ---- Superblock (offset 0) ----
 
@@ -75,6 +82,16 @@ SuperblockDecode decode_superblock(std::span<const std::byte> in);
 
 enum class WriterStatus : uint32_t { empty = 0, running = 1, clean_stop = 2 };
 
+// The fields only an authenticated record has. Its MAC covers every byte before the tag; the
+// echo proves the record was written after its author read ours, so an old record replayed by
+// someone without the key never passes for a live peer.
+struct StateRecordAuth {
+  uint32_t key_id = 0;
+  uint64_t peer_epoch = 0;      // echo: the epoch of the last authentic peer record its author read
+  uint64_t peer_heartbeat = 0;  // echo: that record's heartbeat
+  AuthTag tag{};                // keyed BLAKE2b-128; encoded as given (block_auth.cpp computes it)
+};
+
 struct StateRecord {
   uint32_t slot = 0;
   Uuid uuid{};
@@ -87,9 +104,15 @@ struct StateRecord {
   // acks[j]: the highest sequence this node has consumed from writer slot j of the volume it
   // reads (in a mirrored pair the peer writes slot 0 of its own volume, so acks[0]).
   std::array<uint64_t, kMaxSlots> acks{};
+  std::optional<StateRecordAuth> auth;  // set: the authenticated layout (flag bit 0)
 };
 
-void encode_state_record(const StateRecord& record, std::span<std::byte, kStateRecordBytes> out);
+// Encodes the plain or, when record.auth is set, the authenticated layout, CRC last; `out` must
+// hold state_record_bytes(record). Returns the encoded length.
+size_t encode_state_record(const StateRecord& record, std::span<std::byte> out);
+size_t state_record_bytes(const StateRecord& record);
+// The bytes an authenticated record's tag covers: everything before the tag.
+std::span<const std::byte> state_record_mac_input(std::span<const std::byte> encoded);
 
 struct StateRecordDecode {
   DecodeError error = DecodeError::none;
@@ -100,6 +123,11 @@ StateRecordDecode decode_state_record(std::span<const std::byte> in);
 
 // ---- Block header (first 64 bytes of every ring block) ----
 
+enum BlockFlags : uint16_t {
+  kBlockAuthenticated = 1u << 0,  // a tag follows the records, inside valid_bytes
+  kBlockEncrypted = 1u << 1,      // the records are ciphertext (only with kBlockAuthenticated)
+};
+
 struct BlockHeader {
   uint16_t flags = 0;
   uint32_t slot = 0;
@@ -109,20 +137,36 @@ struct BlockHeader {
   uint64_t writer_timestamp_ns = 0;
   uint32_t valid_bytes = 0;  // header plus records; the rest of the block is zero padding
   uint64_t volume_tag = 0;
+  uint32_t key_id = 0;  // authenticated blocks: which key sealed it; 0 otherwise
+
+  bool authenticated() const { return (flags & kBlockAuthenticated) != 0; }
+  bool encrypted() const { return (flags & kBlockEncrypted) != 0; }
+  // Where the records end: valid_bytes less the tag of an authenticated block.
+  uint32_t records_end() const { return valid_bytes - (authenticated() ? uint32_t{kAuthTagBytes} : 0u); }
 };
 
 // Encodes the header into the first 64 bytes of `block` and the CRC over header and
-// block[64, valid_bytes): records must already be in place.
+// block[64, valid_bytes): records (and an authenticated block's tag) must already be in place.
 void seal_block(const BlockHeader& header, std::span<std::byte> block);
+// The same in two steps, for authenticated blocks: the tag covers the encoded header, and the
+// CRC covers the tag. finish_block reads valid_bytes from the encoded header.
+void encode_block_header(const BlockHeader& header, std::span<std::byte> block);
+void finish_block(std::span<std::byte> block);
+// What an authenticated block's tag covers besides its records: the header up to the CRC.
+std::span<const std::byte> block_mac_header(std::span<const std::byte> block);
+// The records [64, records_end) and the tag [records_end, valid_bytes) of a decoded block.
+std::span<std::byte> block_records(std::span<std::byte> block, const BlockHeader& header);
+std::span<std::byte> block_tag(std::span<std::byte> block, const BlockHeader& header);
 
 enum class BlockCheck : uint8_t {
   ok,
   empty,  // all-zero header: never written
   bad_magic,
   bad_version,
-  need_more,     // header plausible, but valid_bytes goes past what was read: read the rest
-  bad_checksum,  // torn or corrupt
-  bad_length,    // valid_bytes out of range for this block size
+  need_more,      // header plausible, but valid_bytes goes past what was read: read the rest
+  bad_checksum,   // torn or corrupt
+  bad_length,     // valid_bytes out of range for this block size
+  unknown_flags,  // flag bits this build does not know: a layout it cannot read
 };
 
 struct BlockDecode {

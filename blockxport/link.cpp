@@ -34,7 +34,8 @@ Link::Link(const LinkOptions& options, Volume send, std::optional<Volume> recv)
       recv_volume_(std::move(recv)),
       peer_(options.dead_after),
       state_out_(kStateRecordStride, 4096),
-      state_in_(kStateRecordStride, 4096) {}
+      state_in_(kStateRecordStride, 4096),
+      keys_(options.keys) {}
 
 Link::~Link() {
   // In-flight requests point into our buffers: let them finish before the memory goes.
@@ -78,12 +79,13 @@ std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
   if (writer_options.write_unit != 0)
     writer_options.write_unit = std::min(link->send_sb_.block_size,
                                          std::max(writer_options.write_unit, link->send_volume_.logical_block_size()));
-  link->writer_ = std::make_unique<BlockWriter>(*link->engine_, link->send_volume_.fd(), link->send_sb_,
-                                                options.send_slot, link->epoch_, link->first_sequence_, writer_options);
+  link->writer_ =
+      std::make_unique<BlockWriter>(*link->engine_, link->send_volume_.fd(), link->send_sb_, options.send_slot,
+                                    link->epoch_, link->first_sequence_, writer_options, link->keys_.get());
   // The running record goes out before any block, so a reader can always tell our epoch from a
   // dead one's.
   StateRecord record = link->own_record(WriterStatus::running, now);
-  encode_state_record(record, std::span<std::byte, kStateRecordBytes>(link->state_out_.data(), kStateRecordBytes));
+  seal_state_record(record, link->keys_.get(), link->state_out_.span());
   link->send_volume_.write_exact(link->state_out_.data(), kStateRecordStride,
                                  link->send_sb_.state_record_offset(options.send_slot));
   ++link->stats_.state_writes;
@@ -144,7 +146,22 @@ StateRecord Link::own_record(WriterStatus status, TimePoint now) const {
   r.writer_monotonic_ns = to_ns(now);
   r.epoch_first_sequence = first_sequence_;
   if (reader_ && reader_->attached()) r.acks[options_.peer_slot] = reader_->consumed();
+  if (keys_) r.auth = StateRecordAuth{0, echo_epoch_, echo_heartbeat_, {}};  // key id and tag: seal_state_record
   return r;
+}
+
+// A replayed record is authentic, so with keys the echo decides: the peer must have read one of
+// our heartbeats of this epoch lately (within dead_after, plus two heartbeats of slack for the
+// read and write intervals on its side), and nothing may go back from the last record accepted.
+// Someone replaying old records can then only show again what the peer itself last wrote.
+bool Link::confirms_live_peer(const StateRecord& r) const {
+  if (!r.auth || r.auth->peer_epoch != epoch_ || r.auth->peer_heartbeat > heartbeat_) return false;
+  uint64_t window = options_.dead_after / options_.heartbeat_interval + 2;
+  if (heartbeat_ - r.auth->peer_heartbeat > window) return false;
+  if (!accepted_peer_) return true;
+  const AcceptedPeer& last = *accepted_peer_;
+  if (r.auth->peer_heartbeat < last.echo_heartbeat) return false;
+  return r.epoch != last.epoch || (r.heartbeat >= last.heartbeat && r.head_sequence >= last.head);
 }
 
 void Link::try_attach_receive_volume(TimePoint now) {
@@ -164,7 +181,7 @@ void Link::try_attach_receive_volume(TimePoint now) {
                                   volume.path(), send_volume_.path()));
   recv_sb_ = sb;
   reader_ = std::make_unique<BlockReader>(*engine_, volume.fd(), sb, options_.peer_slot, volume.logical_block_size(),
-                                          options_.reader);
+                                          options_.reader, keys_.get());
   next_peer_read_ = now;
 }
 
@@ -273,7 +290,7 @@ void Link::maybe_write_state(TimePoint now) {
   StateRecord record = own_record(WriterStatus::running, now);
   published_ack_ = record.acks[options_.peer_slot];
   published_at_ = now;
-  encode_state_record(record, std::span<std::byte, kStateRecordBytes>(state_out_.data(), kStateRecordBytes));
+  seal_state_record(record, keys_.get(), state_out_.span());
   IoRequest request{IoOp::write,
                     send_volume_.fd(),
                     state_out_.data(),
@@ -326,7 +343,26 @@ void Link::on_state_read_done(int32_t result, TimePoint now) {
   std::optional<StateRecord> record;
   if (decoded.error == DecodeError::none && decoded.record.uuid == recv_sb_->uuid &&
       decoded.record.slot == options_.peer_slot) {
-    record = decoded.record;
+    const StateRecord& r = decoded.record;
+    // Unauthentic (forged, altered, another key, or keys on one side only): as good as unreadable,
+    // so no one without the key can show the peer alive, move our reader or lift our writer's hold.
+    if (authenticate_state_record(keys_.get(), state_in_.span(), r) != AuthResult::accepted) {
+      ++stats_.state_unreadable;
+      ++stats_.state_auth_failed;
+      peer_.tick(now);
+      return;
+    }
+    if (keys_) {
+      echo_epoch_ = r.epoch;
+      echo_heartbeat_ = r.heartbeat;
+      if (!confirms_live_peer(r)) {
+        ++stats_.state_unconfirmed;
+        peer_.tick(now);
+        return;
+      }
+      accepted_peer_ = AcceptedPeer{r.auth->peer_heartbeat, r.epoch, r.heartbeat, r.head_sequence};
+    }
+    record = r;
   } else if (decoded.error != DecodeError::all_zero) {
     ++stats_.state_unreadable;  // torn by a concurrent write, or corrupt: judge by the next one
     peer_.tick(now);
@@ -364,6 +400,13 @@ void Link::update_timers(const LinkOptions& options) {
   if (reader_) reader_->set_options(options.reader);
 }
 
+void Link::set_keys(std::shared_ptr<const Keyring> keys, TimePoint now) {
+  writer_->set_keys(keys.get(), now);
+  if (reader_) reader_->set_keys(keys.get());
+  // The old keyring may go only now: the writer sealed its partial block with it just above.
+  keys_ = std::move(keys);
+}
+
 void Link::stop(Nanos timeout) {
   TimePoint now = Clock::now();
   TimePoint deadline = now + timeout;
@@ -375,7 +418,7 @@ void Link::stop(Nanos timeout) {
   StateRecord record = own_record(WriterStatus::clean_stop, now);
   ++heartbeat_;
   record.heartbeat = heartbeat_;
-  encode_state_record(record, std::span<std::byte, kStateRecordBytes>(state_out_.data(), kStateRecordBytes));
+  seal_state_record(record, keys_.get(), state_out_.span());
   send_volume_.write_exact(state_out_.data(), kStateRecordStride, send_sb_.state_record_offset(options_.send_slot));
   ++stats_.state_writes;
 }

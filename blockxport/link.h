@@ -9,6 +9,7 @@
 #include <string>
 
 #include "blockxport/aligned_buffer.h"
+#include "blockxport/block_auth.h"
 #include "blockxport/clock.h"
 #include "blockxport/format.h"
 #include "blockxport/io_engine.h"
@@ -44,12 +45,19 @@ struct LinkOptions {
   // Reads of the peer's record outside the heartbeat (a writer holding for a fresh
   // acknowledgement, a reader puzzled by an epoch) are at most this frequent.
   Nanos urgent_read_interval{1'000'000};
+  // Authenticate (and, if they say so, encrypt) blocks and state records; null: plain ones.
+  // Not a timer: update_timers leaves the keys alone, set_keys changes them.
+  std::shared_ptr<const Keyring> keys;
 };
 
 struct LinkStats {
   uint64_t state_writes = 0;
   uint64_t state_reads = 0;
-  uint64_t state_unreadable = 0;  // the peer's record failed its checks
+  uint64_t state_unreadable = 0;   // the peer's record failed its checks
+  uint64_t state_auth_failed = 0;  // ... of which its authentication (also counted unreadable)
+  // With keys: authentic peer records that are no proof of life yet, because they do not echo one
+  // of our recent heartbeats or go back in time (a replay, or a peer that has not read us lately).
+  uint64_t state_unconfirmed = 0;
   uint64_t io_errors_state = 0;
   uint64_t start_sequence = 0;
   uint64_t restart_scan_blocks = 0;  // our own blocks found past the recorded head at start
@@ -82,6 +90,10 @@ class Link {
   // Applies new timers (heartbeat, liveness, polling, flush deadline, frame age) to a live link;
   // depths and volumes stay as they are.
   void update_timers(const LinkOptions& options);
+  // New keys on a live link (a rolling key change): blocks and records sealed from now on use
+  // them, and everything read from now on is checked against them.
+  void set_keys(std::shared_ptr<const Keyring> keys, TimePoint now = Clock::now());
+  const Keyring* keys() const { return keys_.get(); }
   const Superblock& send_superblock() const { return send_sb_; }
   const std::optional<Superblock>& recv_superblock() const { return recv_sb_; }
   const Volume& send_volume() const { return send_volume_; }
@@ -107,6 +119,8 @@ class Link {
   std::optional<TimePoint> peer_read_due() const;
   uint64_t consumed_ack() const;
   StateRecord own_record(WriterStatus status, TimePoint now) const;
+  // With keys: whether an authentic peer record proves the peer alive now (see state_unconfirmed).
+  bool confirms_live_peer(const StateRecord& record) const;
   const Volume& recv_volume() const { return recv_volume_ ? *recv_volume_ : send_volume_; }
 
   LinkOptions options_;
@@ -135,6 +149,16 @@ class Link {
   bool peer_read_can_confirm_ = false;  // ... and whether it began late enough to confirm a hold
   TimePoint next_volume_probe_{};
   LinkStats stats_;
+
+  std::shared_ptr<const Keyring> keys_;
+  // The last authentic peer record we read, echoed in ours: the peer's proof that we are live.
+  uint64_t echo_epoch_ = 0;
+  uint64_t echo_heartbeat_ = 0;
+  // The last peer record accepted as proof of life: later ones may not go back from it.
+  struct AcceptedPeer {
+    uint64_t echo_heartbeat = 0, epoch = 0, heartbeat = 0, head = 0;
+  };
+  std::optional<AcceptedPeer> accepted_peer_;
 };
 
 }  // namespace blockxport

@@ -4,6 +4,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "blockxport/block_auth.h"
 #include "blockxport/io_tags.h"
 
 namespace blockxport {
@@ -41,13 +42,14 @@ std::optional<uint64_t> WriterClock::writer_now(TimePoint now) const {
 }
 
 BlockReader::BlockReader(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot,
-                         uint32_t logical_block_size, const ReaderOptions& options)
+                         uint32_t logical_block_size, const ReaderOptions& options, const Keyring* keys)
     : engine_(engine),
       fd_(fd),
       superblock_(superblock),
       slot_(slot),
       logical_block_size_(logical_block_size),
       options_(options),
+      keys_(keys),
       slots_(window_slots(options, superblock)),
       predicted_bytes_(logical_block_size) {
   if (superblock_.block_size % logical_block_size_ != 0)
@@ -241,7 +243,9 @@ void BlockReader::classify(ReadSlot& s, TimePoint now) {
       if (h.volume_tag != superblock_.volume_tag() || h.slot != slot_) {
         s.state = SlotState::not_yet;  // left over from an earlier format of the volume
       } else if (h.sequence == s.sequence) {
-        if (acceptable_epoch(h.epoch, h.sequence)) {
+        if (!authentic(s, h)) {
+          s.state = SlotState::invalid;  // forged, altered or sealed for another place: never acted on
+        } else if (acceptable_epoch(h.epoch, h.sequence)) {
           s.state = SlotState::ready;
           s.header = h;
           predicted_bytes_ = round_to_logical(h.valid_bytes);
@@ -252,7 +256,8 @@ void BlockReader::classify(ReadSlot& s, TimePoint now) {
         }
       } else if (h.sequence < s.sequence) {
         s.state = SlotState::not_yet;  // the previous lap: not written yet
-      } else if ((h.sequence - s.sequence) % superblock_.ring_blocks == 0 && acceptable_epoch(h.epoch, h.sequence)) {
+      } else if ((h.sequence - s.sequence) % superblock_.ring_blocks == 0 && acceptable_epoch(h.epoch, h.sequence) &&
+                 authentic(s, h)) {  // a forged later lap must not make the reader jump
         s.state = SlotState::lapped;
         s.header = h;
       } else {
@@ -266,6 +271,16 @@ void BlockReader::classify(ReadSlot& s, TimePoint now) {
       s.state = SlotState::invalid;  // torn, or corrupt: re-read until the timeout
       return;
   }
+}
+
+bool BlockReader::authentic(ReadSlot& s, const BlockHeader& h) {
+  AuthResult result = authenticate_block(keys_, std::span<std::byte>(s.memory, h.valid_bytes), h, superblock_.uuid);
+  if (result == AuthResult::accepted) return true;
+  if (s.auth_failed_sequence != s.sequence) {
+    s.auth_failed_sequence = s.sequence;
+    ++(result == AuthResult::no_key ? stats_.auth_no_key_blocks : stats_.auth_failed_blocks);
+  }
+  return false;
 }
 
 // The block's age on the writer's own clock: its timestamp against our estimate of the writer's

@@ -56,6 +56,12 @@ struct ReaderStats {
   uint64_t too_old_frames = 0;
   uint64_t dropped_partial_frames = 0;
   uint64_t read_errors = 0;
+  // Blocks that failed authentication: no tag, a key we do not hold, or a tag that does not verify
+  // (forged, altered, or sealed for another volume, slot, epoch or sequence). Never delivered;
+  // re-read like a torn block, then skipped (and counted corrupt) once the writer is past them.
+  // Counted once per sequence, however often it is re-read.
+  uint64_t auth_failed_blocks = 0;
+  uint64_t auth_no_key_blocks = 0;  // authenticated blocks while no key is configured: never delivered
   // How old each delivered block was when delivered: from the writer's timestamp to now, the two
   // clocks joined by the smallest delay ever seen (see WriterClock), so it includes the storage
   // write, mirror and poll delay and errs young by at most that smallest delay.
@@ -98,8 +104,9 @@ class WriterClock {
 
 class BlockReader {
  public:
+  // `keys`: deliver only blocks authentic under them; null: only plain blocks.
   BlockReader(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot, uint32_t logical_block_size,
-              const ReaderOptions& options);
+              const ReaderOptions& options, const Keyring* keys = nullptr);
 
   // Starts reading at the writer's head: what is already in the ring is old traffic and is
   // skipped, not replayed.
@@ -109,6 +116,7 @@ class BlockReader {
   // Every fresh read of the writer's state record goes here.
   void note_writer(const WriterView& writer);
   void set_options(const ReaderOptions& options);
+  void set_keys(const Keyring* keys) { keys_ = keys; }
 
   // Our own node just sent: most traffic is request and response, so the answer is due within a
   // round trip. The back-off restarts from its shortest interval (no spinning), so an idle link
@@ -144,6 +152,9 @@ class BlockReader {
     uint32_t requested = 0;   // the read starting at this slot: its length ...
     uint32_t span = 0;        // ... and how many slots it fills
     bool discard = false;     // the window moved while this read was in flight
+
+    // The sequence whose failed authentication was counted here (once, however often re-read).
+    uint64_t auth_failed_sequence = 0;
     BlockHeader header;
   };
 
@@ -153,6 +164,8 @@ class BlockReader {
   // How many idle slots from `sequence` on one read can fill: contiguous on disk and in memory.
   size_t run_length(uint64_t sequence, size_t limit) const;
   void classify(ReadSlot& slot, TimePoint now);
+  // Checks (and decrypts) a block before anything acts on it; counts a failure.
+  bool authentic(ReadSlot& slot, const BlockHeader& header);
   void note_readahead_miss(ReadSlot& slot);
   void advance(uint64_t to, TimePoint now);
   void resync(uint64_t to, TimePoint now);
@@ -169,6 +182,7 @@ class BlockReader {
   uint32_t slot_;
   uint32_t logical_block_size_;
   ReaderOptions options_;
+  const Keyring* keys_;
 
   AlignedBuffer window_memory_;
   std::vector<ReadSlot> slots_;

@@ -9,13 +9,14 @@
 namespace blockxport {
 
 BlockWriter::BlockWriter(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot, uint64_t epoch,
-                         uint64_t first_sequence, const WriterOptions& options)
+                         uint64_t first_sequence, const WriterOptions& options, const Keyring* keys)
     : engine_(engine),
       fd_(fd),
       superblock_(superblock),
       slot_(slot),
       epoch_(epoch),
       options_(options),
+      keys_(keys),
       next_sequence_(first_sequence) {
   if (options_.queue_depth == 0) throw std::invalid_argument("writer queue depth must be at least 1");
   if (options_.write_unit != 0 && (superblock_.block_size % options_.write_unit != 0 || options_.write_unit % 512 != 0))
@@ -60,7 +61,7 @@ bool BlockWriter::open_block(TimePoint now) {
   Buffer& buffer = buffers_[index];
   buffer.sequence = next_sequence_++;
   buffer.done = false;
-  builder_.start(buffer.memory.span());
+  builder_.start(buffer.memory.span(), keys_);
   filling_ = index;
   filling_since_ = now;
   outstanding_.push_back(index);
@@ -75,8 +76,8 @@ void BlockWriter::seal_current(FlushReason reason, TimePoint now) {
   header.sequence = buffer.sequence;
   header.writer_timestamp_ns = to_ns(now);
   header.volume_tag = superblock_.volume_tag();
-  builder_.seal(header, buffer.dirty_bytes);
-  buffer.dirty_bytes = builder_.used_bytes();
+  builder_.seal(header, buffer.dirty_bytes, superblock_.uuid);  // one crypto call per block, if keyed
+  buffer.dirty_bytes = builder_.sealed_bytes();
   buffer.payload_bytes = builder_.payload_bytes();
   uint32_t unit = options_.write_unit;
   buffer.write_bytes = unit == 0 ? superblock_.block_size
@@ -88,7 +89,8 @@ void BlockWriter::seal_current(FlushReason reason, TimePoint now) {
 }
 
 size_t BlockWriter::send(std::span<const FrameSpan> frames, TimePoint now) {
-  const size_t per_block = superblock_.block_size - kBlockHeaderBytes - kRecordHeaderBytes;
+  const size_t per_block =
+      superblock_.block_size - kBlockHeaderBytes - kRecordHeaderBytes - (keys_ ? kAuthTagBytes : 0);
   size_t taken = 0;
   for (; taken < frames.size(); ++taken) {
     FrameSpan frame = frames[taken];
@@ -167,6 +169,13 @@ void BlockWriter::flush(TimePoint now) {
     }
   }
   slot_freed_ = false;
+}
+
+void BlockWriter::set_keys(const Keyring* keys, TimePoint now) {
+  // The partial block reserved room for the old keys' tag (or none): seal it as it was begun.
+  if (filling_ && !builder_.empty()) seal_current(FlushReason::forced, now);
+  keys_ = keys;
+  if (filling_) builder_.start(buffers_[*filling_].memory.span(), keys_);
 }
 
 void BlockWriter::flush_all(TimePoint now) {

@@ -59,8 +59,9 @@ struct WriterStats {
 
 class BlockWriter {
  public:
+  // `keys`: seal every block authenticated (or encrypted) with them; null: plain blocks.
   BlockWriter(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot, uint64_t epoch,
-              uint64_t first_sequence, const WriterOptions& options);
+              uint64_t first_sequence, const WriterOptions& options, const Keyring* keys = nullptr);
 
   // Takes frames in order and returns how many it took: placed into blocks, or dropped and
   // counted because the ring is full. Fewer than offered only when every block buffer is busy;
@@ -92,6 +93,8 @@ class BlockWriter {
   // dropped until an acknowledgement shows room.
   bool dropping() const { return flow_ == Flow::dropping; }
   void set_flush_deadline(Nanos deadline) { options_.flush_deadline = deadline; }
+  // New keys (a rolling key change): a partial block is sealed with the old ones first.
+  void set_keys(const Keyring* keys, TimePoint now);
 
   uint64_t next_sequence() const { return next_sequence_; }
   // Every sequence below this is on the volume.
@@ -130,6 +133,7 @@ class BlockWriter {
   uint32_t slot_;
   uint64_t epoch_;
   WriterOptions options_;
+  const Keyring* keys_;
 
   std::vector<Buffer> buffers_;
   std::vector<uint32_t> free_;

@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "daemon/privileges.h"
+
 namespace vnicd {
 namespace {
 
@@ -57,6 +59,9 @@ const std::map<std::string, Setter>& setters() {
       {"mac", [](const json& v, Config& c) { c.mac = get_string(v); }},
       {"io_engine", [](const json& v, Config& c) { c.io_engine = get_string(v); }},
       {"control_socket", [](const json& v, Config& c) { c.control_socket = get_string(v); }},
+      {"control_socket_group", [](const json& v, Config& c) { c.control_socket_group = get_string(v); }},
+      {"user", [](const json& v, Config& c) { c.user = get_string(v); }},
+      {"group", [](const json& v, Config& c) { c.group = get_string(v); }},
       {"format_if_empty", [](const json& v, Config& c) { c.format_if_empty = get_bool(v); }},
       {"block_size", [](const json& v, Config& c) { c.block_size = get_unsigned<uint32_t>(v, 4096, 1u << 20); }},
       {"log_level", [](const json& v, Config& c) { c.log_level = get_string(v); }},
@@ -74,6 +79,9 @@ const std::map<std::string, Setter>& setters() {
       {"poll_spin_us", [](const json& v, Config& c) { c.poll_spin_us = get_unsigned<unsigned>(v, 0, 1000000); }},
       {"poll_max_interval_us",
        [](const json& v, Config& c) { c.poll_max_interval_us = get_unsigned<unsigned>(v, 10, 1000000); }},
+      {"key_file", [](const json& v, Config& c) { c.key_file = get_string(v); }},
+      {"accept_key_file", [](const json& v, Config& c) { c.accept_key_file = get_string(v); }},
+      {"encrypt", [](const json& v, Config& c) { c.encrypt = get_bool(v); }},
   };
   return table;
 }
@@ -98,25 +106,30 @@ std::string Config::effective_control_socket() const {
   return control_socket.empty() ? "/run/vnic/" + ifname + ".sock" : control_socket;
 }
 
-void load_config_file(const std::string& path, Config& config) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("config {}: cannot open: {}", path, std::strerror(errno)));
+void load_config_text(std::string_view text, const std::string& origin, Config& config) {
   json doc;
   try {
-    doc = json::parse(in);
-  } catch (const json::parse_error& e) {
-    throw ConfigError(fmt::format("config {}: not valid JSON: {}", path, e.what()));
+    doc = json::parse(text);
+  } catch (const json::exception& e) {  // not only parse_error: 1e999 is an out_of_range
+    throw ConfigError(fmt::format("config {}: not valid JSON: {}", origin, e.what()));
   }
-  if (!doc.is_object()) throw ConfigError(fmt::format("config {}: expected a JSON object at the top", path));
+  if (!doc.is_object()) throw ConfigError(fmt::format("config {}: expected a JSON object at the top", origin));
   for (const auto& [key, value] : doc.items()) {
     auto it = setters().find(key);
-    if (it == setters().end()) throw ConfigError(fmt::format("config {}: unknown key '{}'", path, key));
+    if (it == setters().end()) throw ConfigError(fmt::format("config {}: unknown key '{}'", origin, key));
     try {
       it->second(value, config);
     } catch (const std::exception& e) {
-      throw ConfigError(fmt::format("config {}: '{}': {}", path, key, e.what()));
+      throw ConfigError(fmt::format("config {}: '{}': {}", origin, key, e.what()));
     }
   }
+}
+
+void load_config_file(const std::string& path, Config& config) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(fmt::format("config {}: cannot open: {}", path, std::strerror(errno)));
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  load_config_text(text, path, config);
   config.config_path = path;
 }
 
@@ -142,16 +155,23 @@ void validate(const Config& c) {
   if (c.mtu && (*c.mtu < 68 || *c.mtu > 65521)) fail(fmt::format("mtu {}: expected 68 to 65521", *c.mtu));
   if (c.block_size && (*c.block_size & (*c.block_size - 1)) != 0)
     fail(fmt::format("block_size {}: not a power of two", *c.block_size));
+  check_account_options(c);  // user, group, control_socket_group: accounts that exist here
+  if (c.key_file && c.key_file->empty()) fail("key_file: empty path");
+  if (c.encrypt && !c.key_file) fail("encrypt: needs a key_file (vnicctl keygen PATH writes one)");
+  if (c.accept_key_file && !c.key_file) fail("accept_key_file: needs a key_file too (the key this node seals with)");
 }
 
 std::optional<Config> parse_command_line(int argc, char** argv) {
   CLI::App app{"vnicd: a network interface whose frames travel through shared storage"};
   app.set_version_flag("--version", "vnicd 0.1.0");
   std::optional<std::string> config_file, ifname, send, recv, mac, engine, socket, log_level, offload, sync;
+  std::optional<std::string> user, group, socket_group;
   std::vector<std::string> addresses;
   std::optional<unsigned> mtu, heartbeat, dead_after, max_age, queue_depth;
   std::optional<uint32_t> block_size, send_slot, peer_slot;
   bool format_if_empty = false;
+  std::optional<std::string> key_file, accept_key_file;
+  bool encrypt = false;
   app.add_option("--config", config_file, "JSON configuration file (flags win over it)");
   app.add_option("--ifname", ifname, "interface name (default vnic0)");
   app.add_option("--send", send, "send volume: file or block device this node writes");
@@ -161,7 +181,13 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.add_option("--mac", mac, "MAC address (default: derived from the send volume's UUID and slot)");
   app.add_option("--io-engine", engine, "auto, io_uring, libaio or sync");
   app.add_option("--control-socket", socket, "UNIX control socket (default /run/vnic/IFNAME.sock)");
+  app.add_option("--control-socket-group", socket_group, "make the control socket 0660 with this group");
+  app.add_option("--user", user, "run as this user once the TAP, volumes and socket are open");
+  app.add_option("--group", group, "with --user: run with this group (default the user's primary group)");
   app.add_flag("--format-if-empty", format_if_empty, "format the send volume if it is all zeros");
+  app.add_option("--key-file", key_file, "authenticate blocks and state records with this key (vnicctl keygen)");
+  app.add_option("--accept-key-file", accept_key_file, "accept this key as well (a rolling key change)");
+  app.add_flag("--encrypt", encrypt, "encrypt the frames too (needs --key-file)");
   app.add_option("--block-size", block_size, "expected block size of the send volume (and for --format-if-empty)");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.add_option("--offload", offload, "on or off: TAP checksum/TSO/USO offloads");
@@ -195,7 +221,14 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   if (mac) c.mac = mac;
   if (engine) c.io_engine = *engine;
   if (socket) c.control_socket = *socket;
+  if (socket_group) c.control_socket_group = socket_group;
+  if (user) c.user = user;
+  if (group) c.group = group;
   if (format_if_empty) c.format_if_empty = true;
+  if (key_file) c.key_file = key_file;
+  if (accept_key_file) c.accept_key_file = accept_key_file;
+  if (encrypt) c.encrypt = true;
+  c.key_flags_given = key_file || accept_key_file || encrypt;
   if (block_size) c.block_size = block_size;
   if (log_level) c.log_level = *log_level;
   if (offload) {

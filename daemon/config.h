@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vnicd {
@@ -23,6 +24,13 @@ struct Config {
   std::optional<std::string> mac;  // default: derived from the send volume's UUID and slot
   std::string io_engine = "auto";
   std::string control_socket;  // default: /run/vnic/IFNAME.sock
+
+  // Least privilege (daemon/privileges.h): the socket's group (then mode 0660, else 0600), and who
+  // vnicd runs as once everything is open (default: it stays root; group: the user's primary one).
+  std::optional<std::string> control_socket_group;
+  std::optional<std::string> user;
+  std::optional<std::string> group;
+
   bool format_if_empty = false;
   std::optional<uint32_t> block_size;  // checked against the send volume; used by format_if_empty
   std::string log_level = "info";
@@ -37,6 +45,12 @@ struct Config {
   unsigned flush_deadline_us = 200;
   unsigned poll_spin_us = 2000;
   unsigned poll_max_interval_us = 10000;
+  // Authenticated blocks and state records (docs/SECURITY.md): the key this node seals with, one
+  // more accepted for a rolling key change, and whether the records are encrypted too.
+  std::optional<std::string> key_file;
+  std::optional<std::string> accept_key_file;
+  bool encrypt = false;
+  bool key_flags_given = false;            // the key options came from flags: SIGHUP keeps them (flags win)
   std::optional<std::string> config_path;  // where it was loaded from, for SIGHUP
 
   std::string effective_control_socket() const;
@@ -50,8 +64,12 @@ std::optional<Config> parse_command_line(int argc, char** argv);
 // and the key.
 void load_config_file(const std::string& path, Config& config);
 
+// The same from JSON text already in memory (what load_config_file parses, and what the fuzz
+// target feeds); `origin` names the text in messages. Leaves config_path alone.
+void load_config_text(std::string_view text, const std::string& origin, Config& config);
+
 // Checks ranges and relations between options (dead_after >= 3 heartbeats, a CIDR that parses,
-// ...); throws ConfigError naming the option.
+// accounts that exist, ...); throws ConfigError naming the option.
 void validate(const Config& config);
 
 }  // namespace vnicd

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/fsuid.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "daemon/control_protocol.h"
 
 namespace vnicd {
 namespace {
@@ -62,7 +65,7 @@ void write_all(int fd, const std::string& text) {
 
 }  // namespace
 
-ControlServer::ControlServer(std::string path, Handler handler, unsigned mode)
+ControlServer::ControlServer(std::string path, Handler handler, unsigned mode, std::optional<gid_t> group)
     : path_(std::move(path)), handler_(std::move(handler)) {
   sockaddr_un addr = address_of(path_);
   auto dir = std::filesystem::path(path_).parent_path();
@@ -82,13 +85,31 @@ ControlServer::ControlServer(std::string path, Handler handler, unsigned mode)
   if (listen_fd_ < 0) fail(path_, "socket");
   // The mode is set on a private umask so the socket is never reachable more widely, not even briefly.
   mode_t old_mask = ::umask(static_cast<mode_t>(~mode & 0777));
+  // The group the same way: bound under that filesystem gid, the socket is created with it. This
+  // needs CAP_SETGID, which vnicd holds until it drops privileges, where chown() would need
+  // CAP_CHOWN; fsgid is per thread, so nothing else in the process sees the change.
+  std::optional<int> old_fsgid;
+  if (group) old_fsgid = ::setfsgid(*group);
   int rc = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  int bind_error = errno;
+  if (old_fsgid) ::setfsgid(static_cast<gid_t>(*old_fsgid));
   ::umask(old_mask);
+  errno = bind_error;
   if (rc != 0) {
     int error = errno;
     ::close(listen_fd_);
     errno = error;
     fail(path_, "bind");
+  }
+  // A set-group-ID directory imposes its own group; then chown() must do (and may be refused).
+  struct stat bound {};
+  if (group && (::lstat(path_.c_str(), &bound) != 0 || bound.st_gid != *group) &&
+      ::chown(path_.c_str(), static_cast<uid_t>(-1), *group) != 0) {
+    int error = errno;
+    ::close(listen_fd_);
+    ::unlink(path_.c_str());
+    errno = error;
+    fail(path_, fmt::format("cannot give the socket group {}", *group).c_str());
   }
   if (::chmod(path_.c_str(), mode) != 0 || ::listen(listen_fd_, 8) != 0) {
     int error = errno;
@@ -156,15 +177,7 @@ void ControlServer::on_client_ready(int fd) {
   while ((newline = pending.find('\n')) != std::string::npos) {
     std::string line = pending.substr(0, newline);
     pending.erase(0, newline + 1);
-    nlohmann::json reply;
-    try {
-      reply = handler_(nlohmann::json::parse(line));
-    } catch (const nlohmann::json::exception& e) {
-      reply = {{"error", fmt::format("bad request: {}", e.what())}};
-    } catch (const std::exception& e) {
-      reply = {{"error", e.what()}};
-    }
-    write_all(fd, reply.dump() + "\n");
+    write_all(fd, answer_request_line(line, handler_) + "\n");
   }
 }
 

@@ -2,7 +2,10 @@
 // JSON line each, e.g. {"command":"status"}. Non-blocking; the daemon's loop drives it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,9 +18,10 @@ class ControlServer {
   using Handler = std::function<nlohmann::json(const nlohmann::json& request)>;
 
   // Creates the socket's directory if needed, replaces a stale socket (nobody listening), refuses
-  // one that a live daemon answers on, and sets the socket's mode (0600 by default).
+  // one that a live daemon answers on, and sets the socket's mode (0600 by default) and, when
+  // given, its group (for mode 0660: members of that group may ask for status).
   // Throws std::runtime_error("PATH: what failed: why").
-  ControlServer(std::string path, Handler handler, unsigned mode = 0600);
+  ControlServer(std::string path, Handler handler, unsigned mode = 0600, std::optional<gid_t> group = std::nullopt);
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;

@@ -13,8 +13,11 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include "blockxport/key_file.h"
 #include "blockxport/volume_check.h"
 #include "blockxport/volume_format.h"
+#include "daemon/control_protocol.h"
+#include "daemon/privileges.h"
 #include "daemon/status_json.h"
 #include "vnic/error.h"
 #include "vnic/mac_address.h"
@@ -75,6 +78,17 @@ blockxport::LinkOptions link_options(const Config& c) {
   return o;
 }
 
+// Read before anything is created or written, so a bad key file changes nothing. The key must
+// belong to the user vnicd runs as.
+std::shared_ptr<const blockxport::Keyring> load_keys(const Config& c) {
+  // With `user`, key files belong to that user: read and checked as it, before the drop and on
+  // SIGHUP after it (when the process is that user) alike.
+  auto run_as = resolve_run_as(c);
+  FilesystemIdentity as_user(run_as);
+  uid_t owner = run_as && ::geteuid() == 0 ? run_as->uid : ::geteuid();
+  return blockxport::load_keyring({c.key_file, c.accept_key_file, c.encrypt}, owner);
+}
+
 void epoll_add(int epoll_fd, int fd, uint32_t events) {
   epoll_event ev{};
   ev.events = events;
@@ -87,6 +101,7 @@ void epoll_add(int epoll_fd, int fd, uint32_t events) {
 
 Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch), started_at_(Clock::now()) {
   apply_log_level();
+  std::shared_ptr<const blockxport::Keyring> keys = load_keys(config_);
   same_file_check(config_);
 
   // The interface first: a name already taken fails before anything is written to the volumes.
@@ -96,7 +111,10 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   tap_ = std::make_unique<vnic::TapDevice>(tap_options);
   spdlog::info("{}: TAP created, offloads {}", config_.ifname, tap_->offloads().to_string());
   if (config_.format_if_empty) format_if_empty(config_);
-  link_ = blockxport::Link::open(link_options(config_));
+  blockxport::LinkOptions options = link_options(config_);
+  options.keys = keys;
+  link_ = blockxport::Link::open(options);
+  spdlog::info("{}: authentication {}", config_.ifname, describe_keys(link_->keys()));
   spdlog::info("{}: send {} ({}), recv {}, engine {}, epoch {:016x}, first sequence {}", config_.ifname,
                config_.send_path, link_->send_volume().backing_description(), config_.recv_path, link_->engine_name(),
                link_->epoch(), link_->stats().start_sequence);
@@ -115,12 +133,11 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   monitor_ = std::make_unique<vnic::LinkMonitor>(tap_->ifindex());
   admin_up_ = control_->state().admin_up;
 
-  server_ = std::make_unique<ControlServer>(config_.effective_control_socket(),
-                                            [this](const nlohmann::json& request) -> nlohmann::json {
-                                              std::string command = request.value("command", "");
-                                              if (command == "status" || command == "stats") return status();
-                                              return {{"error", fmt::format("unknown command '{}'", command)}};
-                                            });
+  auto socket_group = resolve_socket_group(config_);  // 0660 with that group, else 0600
+  server_ = std::make_unique<ControlServer>(
+      config_.effective_control_socket(),
+      [this](const nlohmann::json& request) { return dispatch_command(request, [this] { return status(); }); },
+      socket_group ? 0660 : 0600, socket_group);
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -208,6 +225,7 @@ void Daemon::follow_peer() {
 
 // One line per event an admin would want to see: resyncs, writer restarts, damaged or late blocks.
 void Daemon::log_reader_events() {
+  auth_log_.check(*link_, config_.ifname, Clock::now());
   const auto* reader = link_->reader();
   if (!reader) return;
   const auto& now = reader->stats();
@@ -245,9 +263,19 @@ void Daemon::reload() {
     return;
   }
   Config fresh = config_;
+  std::shared_ptr<const blockxport::Keyring> keys;
   try {
     load_config_file(*config_.config_path, fresh);
+    // Keys come from the file alone (a key taken out of it is dropped: a finished rollover),
+    // unless they were given as flags, which win.
+    Config file_only;
+    load_config_file(*config_.config_path, file_only);
+    const Config& key_source = config_.key_flags_given ? config_ : file_only;
+    fresh.key_file = key_source.key_file;
+    fresh.accept_key_file = key_source.accept_key_file;
+    fresh.encrypt = key_source.encrypt;
     validate(fresh);
+    keys = load_keys(fresh);  // the files are read again: a key replaced in place counts too
   } catch (const std::exception& e) {
     spdlog::error("{}: SIGHUP: keeping the running configuration: {}", config_.ifname, e.what());
     return;
@@ -260,8 +288,13 @@ void Daemon::reload() {
   config_.flush_deadline_us = fresh.flush_deadline_us;
   config_.poll_spin_us = fresh.poll_spin_us;
   config_.poll_max_interval_us = fresh.poll_max_interval_us;
+  config_.key_file = fresh.key_file;
+  config_.accept_key_file = fresh.accept_key_file;
+  config_.encrypt = fresh.encrypt;
   apply_log_level();
   link_->update_timers(link_options(config_));
+  link_->set_keys(keys);
+  spdlog::info("{}: SIGHUP: authentication {}", config_.ifname, describe_keys(link_->keys()));
   spdlog::info("{}: SIGHUP: reloaded log level {}, heartbeat {} ms, dead after {} ms", config_.ifname,
                config_.log_level, config_.heartbeat_interval_ms, config_.dead_after_ms);
 }

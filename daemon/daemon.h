@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "blockxport/link.h"
+#include "daemon/auth_events.h"
 #include "daemon/config.h"
 #include "daemon/control_server.h"
 #include "vnic/frame_batch.h"
@@ -71,6 +72,7 @@ class Daemon : private blockxport::FrameSink {
   struct LoggedReaderEvents {
     uint64_t epoch_changes = 0, lapped_resyncs = 0, damaged = 0, too_old_blocks = 0;
   } logged_;  // what log_reader_events() has already reported
+  AuthEventLog auth_log_;
   uint64_t watchdog_usec_ = 0;
   blockxport::TimePoint next_watchdog_{};
   blockxport::TimePoint started_at_;

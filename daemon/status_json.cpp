@@ -25,6 +25,19 @@ nlohmann::json latency_json(const blockxport::LatencyHistogram& h) {
           {"max_us", us(h.max())}};
 }
 
+namespace {
+
+// Which keys seal and open blocks; key ids only, never anything of the keys themselves.
+nlohmann::json auth_json(const blockxport::Keyring* keys) {
+  if (!keys) return {{"enabled", false}, {"encrypt", false}};
+  nlohmann::json out{
+      {"enabled", true}, {"encrypt", keys->encrypts()}, {"key_id", fmt::format("{:08x}", keys->write_key_id())}};
+  if (auto accept = keys->accept_key_id()) out["accept_key_id"] = fmt::format("{:08x}", *accept);
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json build_status(const StatusInputs& in) {
   using nlohmann::json;
   auto now = blockxport::Clock::now();
@@ -94,6 +107,8 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"stale_epoch_blocks", rs.stale_epoch_blocks},
         {"skipped_on_attach", rs.skipped_on_attach},
         {"read_errors", rs.read_errors},
+        {"auth_failed_blocks", rs.auth_failed_blocks},
+        {"auth_no_key_blocks", rs.auth_no_key_blocks},
         {"delivery_age", latency_json(rs.delivery_age)},
     };
     drops["rx_too_old"] = rs.too_old_frames;
@@ -142,6 +157,7 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"poll_max_interval_us", in.config.poll_max_interval_us},
         {"queue_depth", in.config.queue_depth}}},
       {"peer", peer_json},
+      {"auth", auth_json(link.keys())},
       {"tx", writer},
       {"rx", reader},
       {"drops", drops},
@@ -151,7 +167,9 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"reloads", in.counters.reloads},
         {"state_writes", link.stats().state_writes},
         {"state_reads", link.stats().state_reads},
-        {"state_unreadable", link.stats().state_unreadable}}},
+        {"state_unreadable", link.stats().state_unreadable},
+        {"state_auth_failed", link.stats().state_auth_failed},
+        {"state_unconfirmed", link.stats().state_unconfirmed}}},
   };
 }
 

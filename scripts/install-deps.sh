@@ -9,7 +9,7 @@ packages=(
   liburing-dev libaio-dev
   catch2 libfmt-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   libnl-3-dev libnl-route-3-dev libsodium-dev libsystemd-dev
-  uuid-dev
+  uuid-dev libcap-ng-dev
   iproute2 iputils-ping iperf3 socat jq util-linux procps kmod e2fsprogs
   gnuplot-nox
   faketime

@@ -1,5 +1,9 @@
-// Writes valid blocks, superblocks and state records as seed inputs for the fuzz targets.
+// Writes valid blocks, superblocks and state records as seed inputs for the fuzz targets: every
+// layout the decoders accept, so mutation starts past the magic, version and CRC checks.
+// Usage: make_fuzz_seeds CORPUS_ROOT   (writes CORPUS_ROOT/{block,superblock,state}/gen-*)
+#include <filesystem>
 #include <fstream>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -9,45 +13,136 @@
 using namespace blockxport;
 
 namespace {
-void write_file(const std::string& path, const std::vector<std::byte>& bytes, size_t length) {
+
+void write_file(const std::filesystem::path& path, std::span<const std::byte> bytes) {
   std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(length));
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
+
+Uuid test_uuid(int n) {
+  Uuid u{};
+  for (size_t i = 0; i < u.size(); ++i) u[i] = std::byte(n * 16 + static_cast<int>(i));
+  return u;
+}
+
+void write_blocks(const std::filesystem::path& dir) {
+  struct Seed {
+    size_t block_size;
+    std::vector<size_t> frames;
+    size_t first_offset;  // > 0: the block starts with the tail of a frame begun earlier
+  };
+  const Seed seeds[] = {
+      {4096, {60}, 0},
+      {4096, {100, 200, 300}, 0},
+      {4096, {5000}, 0},   // split: ends with a FIRST-only record
+      {4096, {4024}, 10},  // a middle or LAST fragment first
+      {4096, {1, 1, 1, 1, 1}, 0},
+      {65536, {1514, 1514, 1514, 9000}, 0},
+      {65536, {70000}, 0},      // a GSO-sized frame, split
+      {65536, {70000}, 65000},  // its tail
+  };
+  int n = 0;
+  for (const Seed& s : seeds) {
+    std::vector<std::byte> block(s.block_size);
+    BlockBuilder builder;
+    builder.start(block);
+    for (size_t size : s.frames) {
+      std::vector<std::byte> frame(size, std::byte(n + 1));
+      if (builder.append(frame, s.first_offset) == 0) break;
+    }
+    BlockHeader h;
+    h.slot = n % 2;
+    h.sequence = static_cast<uint64_t>(n) + 1;
+    h.epoch = 7;
+    h.volume_tag = 0x1122334455667788;
+    builder.seal(h, 0);
+    write_file(dir / ("gen-block" + std::to_string(n++)), std::span(block).first(builder.sealed_bytes()));
+  }
+  // An authenticated block: a tag after the records. Its tag is not a real MAC (decode_block and
+  // the record walk do not check it; the reader does, with its keys), but the layout is right.
+  std::vector<std::byte> block(4096);
+  std::vector<std::byte> frame(300, std::byte{0x5a});
+  RecordHeader record{static_cast<uint32_t>(frame.size()), kRecordFirst | kRecordLast};
+  encode_record_header(record, block.data() + kBlockHeaderBytes);
+  std::copy(frame.begin(), frame.end(), block.begin() + kBlockHeaderBytes + kRecordHeaderBytes);
+  BlockHeader h;
+  h.flags = kBlockAuthenticated;
+  h.record_count = 1;
+  h.sequence = 1;
+  h.key_id = 1;
+  h.valid_bytes = static_cast<uint32_t>(kBlockHeaderBytes + kRecordHeaderBytes + frame.size() + kAuthTagBytes);
+  seal_block(h, block);
+  write_file(dir / "gen-block-auth", std::span(block).first(h.valid_bytes));
+}
+
+void write_superblocks(const std::filesystem::path& dir) {
+  struct Seed {
+    uint32_t block_size, slots;
+    uint64_t ring_blocks;
+    std::string label;
+  };
+  const Seed seeds[] = {
+      {65536, 2, 100, "seed"},
+      {4096, 1, 8, ""},
+      {kMaxBlockSize, kMaxSlots, 1000, std::string(kLabelBytes - 1, 'x')},
+      {16384, 8, 1u << 20, "node-a \xc3\xa9"},
+  };
+  int n = 0;
+  for (const Seed& s : seeds) {
+    Superblock sb;
+    sb.uuid = test_uuid(n);
+    sb.block_size = s.block_size;
+    sb.slot_count = s.slots;
+    sb.ring_blocks = s.ring_blocks;
+    sb.created_unix_ns = 1700000000000000000;
+    sb.label = s.label;
+    std::vector<std::byte> bytes(kSuperblockBytes);
+    encode_superblock(sb, std::span<std::byte, kSuperblockBytes>(bytes.data(), kSuperblockBytes));
+    write_file(dir / ("gen-superblock" + std::to_string(n++)), bytes);
+  }
+}
+
+void write_states(const std::filesystem::path& dir) {
+  int n = 0;
+  auto emit = [&](const StateRecord& r) {
+    std::vector<std::byte> bytes(kStateRecordMaxBytes);
+    size_t length = encode_state_record(r, bytes);
+    write_file(dir / ("gen-state" + std::to_string(n++)), std::span(bytes).first(length));
+  };
+  StateRecord r;
+  r.uuid = test_uuid(1);
+  r.epoch = 0x0123456789abcdef;
+  r.status = WriterStatus::running;
+  r.heartbeat = 3;
+  r.head_sequence = 42;
+  r.epoch_first_sequence = 40;
+  r.writer_monotonic_ns = 123456789;
+  r.acks[0] = 41;
+  emit(r);
+  r.status = WriterStatus::clean_stop;
+  r.slot = kMaxSlots - 1;
+  for (size_t j = 0; j < kMaxSlots; ++j) r.acks[j] = j * 1000;
+  emit(r);
+  r.status = WriterStatus::empty;
+  r.slot = 0;
+  emit(r);
+  r.status = WriterStatus::running;
+  r.auth.emplace();
+  r.auth->key_id = 1;
+  r.auth->peer_epoch = 0xfedcba9876543210;
+  r.auth->peer_heartbeat = 17;
+  r.auth->tag.fill(std::byte{0xa5});
+  emit(r);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) return 2;
-  std::string block_dir = argv[1], super_dir = argv[2];
-  std::vector<std::byte> block(4096);
-  BlockBuilder builder;
-  const size_t sizes[][3] = {{60, 0, 0}, {100, 200, 300}, {5000, 0, 0}, {4024, 0, 0}};
-  for (size_t i = 0; i < 4; ++i) {
-    std::fill(block.begin(), block.end(), std::byte{0});
-    builder.start(block);
-    for (size_t s : sizes[i]) {
-      if (s == 0) continue;
-      std::vector<std::byte> frame(s, std::byte(i + 1));
-      builder.append(frame, i == 3 ? 10 : 0);
-    }
-    BlockHeader h;
-    h.sequence = i + 1;
-    h.epoch = 7;
-    builder.seal(h, 0);
-    write_file(block_dir + "/seed" + std::to_string(i), block, builder.used_bytes());
-  }
-  Superblock sb;
-  sb.block_size = 65536;
-  sb.slot_count = 2;
-  sb.ring_blocks = 100;
-  sb.label = "seed";
-  std::vector<std::byte> super(kSuperblockBytes);
-  encode_superblock(sb, std::span<std::byte, kSuperblockBytes>(super.data(), kSuperblockBytes));
-  write_file(super_dir + "/superblock", super, super.size());
-  StateRecord r;
-  r.status = WriterStatus::running;
-  r.heartbeat = 3;
-  std::vector<std::byte> state(kStateRecordBytes);
-  encode_state_record(r, std::span<std::byte, kStateRecordBytes>(state.data(), kStateRecordBytes));
-  write_file(super_dir + "/state", state, state.size());
+  if (argc != 2) return 2;
+  std::filesystem::path root = argv[1];
+  for (const char* kind : {"block", "superblock", "state"}) std::filesystem::create_directories(root / kind);
+  write_blocks(root / "block");
+  write_superblocks(root / "superblock");
+  write_states(root / "state");
   return 0;
 }

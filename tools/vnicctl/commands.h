@@ -10,5 +10,6 @@ namespace vnicctl {
 vnic_tools::Subcommand add_format_command(CLI::App& app);
 vnic_tools::Subcommand add_inspect_command(CLI::App& app);
 vnic_tools::Subcommand add_status_command(CLI::App& app);
+vnic_tools::Subcommand add_keygen_command(CLI::App& app);
 
 }  // namespace vnicctl

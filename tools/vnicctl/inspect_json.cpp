@@ -22,6 +22,8 @@ json block_json(const BlockReport& b) {
     out["valid_bytes"] = b.header.valid_bytes;
     out["record_count"] = b.header.record_count;
     out["writer_timestamp_ns"] = b.header.writer_timestamp_ns;
+    out["protection"] = block_protection(b.header);
+    if (b.header.authenticated()) out["key_id"] = key_id_hex(b.header.key_id);
     if (!b.note.empty()) out["note"] = b.note;
   }
   return out;
@@ -48,6 +50,12 @@ json slot_json(const SlotReport& slot) {
   out["head_sequence"] = r.head_sequence;
   out["epoch_first_sequence"] = r.epoch_first_sequence;
   out["writer_monotonic_ns"] = r.writer_monotonic_ns;
+  out["authenticated"] = r.auth.has_value();
+  if (r.auth) {
+    out["key_id"] = key_id_hex(r.auth->key_id);
+    out["echo_peer_epoch"] = epoch_hex(r.auth->peer_epoch);
+    out["echo_peer_heartbeat"] = r.auth->peer_heartbeat;
+  }
   json acks = json::object();
   for (size_t j = 0; j < r.acks.size(); ++j) {
     if (r.acks[j] != 0) acks[std::to_string(j)] = r.acks[j];

@@ -17,8 +17,11 @@ void print_blocks(const SlotReport& slot, uint64_t head) {
   fmt::print("    {:>12}  {:<18}  {:>8}  {:>7}  {}\n", "sequence", "epoch", "valid", "records", "check");
   for (const BlockReport& b : slot.blocks) {
     if (b.check == blockxport::BlockCheck::ok) {
-      fmt::print("    {:>12}  {:<18}  {:>8}  {:>7}  ok{}\n", b.sequence, epoch_hex(b.header.epoch),
-                 b.header.valid_bytes, b.header.record_count, b.note.empty() ? "" : ", " + b.note);
+      std::string protection = b.header.authenticated() ? fmt::format(", {} (key {})", block_protection(b.header),
+                                                                      key_id_hex(b.header.key_id))
+                                                        : "";
+      fmt::print("    {:>12}  {:<18}  {:>8}  {:>7}  ok{}{}\n", b.sequence, epoch_hex(b.header.epoch),
+                 b.header.valid_bytes, b.header.record_count, protection, b.note.empty() ? "" : ", " + b.note);
     } else {
       fmt::print("    {:>12}  {:<18}  {:>8}  {:>7}  {}\n", b.sequence, "-", "-", "-",
                  blockxport::block_check_name(b.check));
@@ -45,6 +48,11 @@ void print_slot(const SlotReport& slot) {
   fmt::print("  {:<22}{}\n", "head sequence", r.head_sequence);
   fmt::print("  {:<22}{}\n", "epoch first sequence", r.epoch_first_sequence);
   fmt::print("  {:<22}{} ns\n", "writer monotonic", r.writer_monotonic_ns);
+  if (r.auth)
+    fmt::print("  {:<22}key {} (echoes peer epoch {}, heartbeat {})\n", "authenticated", key_id_hex(r.auth->key_id),
+               epoch_hex(r.auth->peer_epoch), r.auth->peer_heartbeat);
+  else
+    fmt::print("  {:<22}no\n", "authenticated");
   std::string acks;
   for (size_t j = 0; j < r.acks.size(); ++j) {
     if (r.acks[j] != 0) acks += fmt::format("{}slot {}: {}", acks.empty() ? "" : ", ", j, r.acks[j]);

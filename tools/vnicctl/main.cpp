@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
       vnicctl::add_format_command(app),
       vnicctl::add_inspect_command(app),
       vnicctl::add_status_command(app),
+      vnicctl::add_keygen_command(app),
   };
   return vnic_tools::run_tool("vnicctl", app, commands, argc, argv);
 }

@@ -37,6 +37,26 @@ void print_latency(const std::string& name, const json& l) {
                         num(l["max_us"]), num(l["count"])));
 }
 
+// One line: which key seals, which one more is accepted, and what was refused (a daemon from
+// before authentication existed has no "auth").
+void print_auth(const json& s) {
+  if (!s.contains("auth")) return;
+  const json& a = s["auth"];
+  if (!a.value("enabled", false)) {
+    fmt::print("auth: off");
+  } else {
+    fmt::print("auth: key id {}{}, {}", num(a["key_id"]),
+               a.contains("accept_key_id") ? ", also accepting " + num(a["accept_key_id"]) : "",
+               a.value("encrypt", false) ? "encrypted" : "authenticated (not encrypted)");
+  }
+  const json& c = s["counters"];
+  const json& rx = s["rx"];
+  fmt::print("; refused: {} state records, {} blocks\n", num(c.value("state_auth_failed", json(0))),
+             rx.is_null() ? "0"
+                          : std::to_string(rx.value("auth_failed_blocks", uint64_t{0}) +
+                                           rx.value("auth_no_key_blocks", uint64_t{0})));
+}
+
 void print_table(const json& s) {
   const json& i = s["interface"];
   fmt::print("{}: carrier {}, admin {}, offloads {}\n", num(i["name"]), i["carrier"].get<bool>() ? "on" : "off",
@@ -48,6 +68,7 @@ void print_table(const json& s) {
   fmt::print("\nvolumes: send {}, recv {}, engine {}, {}-byte blocks, {}\n", num(s["volumes"]["send"]),
              num(s["volumes"]["recv"]), num(s["volumes"]["engine"]), num(s["volumes"]["block_size"]),
              num(s["volumes"]["backing"]));
+  print_auth(s);
   const json& tx = s["tx"];
   fmt::print("tx (to the send volume):\n");
   row("epoch", num(tx["epoch"]));

@@ -108,4 +108,11 @@ std::string_view writer_status_name(blockxport::WriterStatus status) {
 
 std::string epoch_hex(uint64_t epoch) { return fmt::format("0x{:016x}", epoch); }
 
+std::string_view block_protection(const blockxport::BlockHeader& header) {
+  if (header.encrypted()) return "encrypted";
+  return header.authenticated() ? "authenticated" : "none";
+}
+
+std::string key_id_hex(uint32_t key_id) { return fmt::format("{:08x}", key_id); }
+
 }  // namespace vnicctl

@@ -43,6 +43,10 @@ VolumeReport inspect_volume(const std::string& path, uint64_t blocks_per_slot);
 std::string_view writer_status_name(blockxport::WriterStatus status);
 // "0x0123456789abcdef": epochs are random 64-bit tags, compared by eye, not by magnitude.
 std::string epoch_hex(uint64_t epoch);
+// How a block is protected: "none", "authenticated" or "encrypted" (inspect holds no key, so it
+// shows what the block claims; only a reader with the key can check it).
+std::string_view block_protection(const blockxport::BlockHeader& header);
+std::string key_id_hex(uint32_t key_id);
 
 void print_volume_report(const VolumeReport& report);
 void print_volume_report_json(const VolumeReport& report);
