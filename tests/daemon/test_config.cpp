@@ -7,31 +7,15 @@
 #include <vector>
 
 #include "daemon/config.h"
+#include "tests/daemon/config_test_support.h"
 
 using vnicd::Config;
 using vnicd::ConfigError;
+using vnicd_test::TempJson;
 
 namespace {
 
-struct TempJson {
-  std::string path;
-  explicit TempJson(const std::string& text) {
-    char name[] = "/tmp/vnicd-config-XXXXXX";
-    int fd = mkstemp(name);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    path = name;
-    std::ofstream(path) << text;
-  }
-  ~TempJson() { ::unlink(path.c_str()); }
-};
-
-std::optional<Config> parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "vnicd");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return vnicd::parse_command_line(static_cast<int>(argv.size()), argv.data());
-}
+std::optional<Config> parse(std::vector<std::string> args) { return vnicd_test::parse_vnicd_args(std::move(args)); }
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "daemon/config.h"
+#include "tests/daemon/config_test_support.h"
 #include "daemon/control_server.h"
 #include "daemon/privileges.h"
 #include "vnic/link_control.h"
@@ -24,35 +25,16 @@
 
 using vnicd::Config;
 using vnicd::ConfigError;
+using vnicd_test::TempJson;
 
 namespace {
 
 constexpr const char* kNoUser = "vnic-test-no-such-user";
 constexpr const char* kNoGroup = "vnic-test-no-such-group";
 
-struct TempJson {
-  std::string path;
-  explicit TempJson(const std::string& text) {
-    char name[] = "/tmp/vnicd-priv-XXXXXX";
-    int fd = mkstemp(name);
-    REQUIRE(fd >= 0);
-    ::close(fd);
-    path = name;
-    std::ofstream(path) << text;
-  }
-  ~TempJson() { ::unlink(path.c_str()); }
-};
-
-std::optional<Config> parse_args(std::vector<std::string> args) {
-  args.insert(args.begin(), "vnicd");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return vnicd::parse_command_line(static_cast<int>(argv.size()), argv.data());
-}
-
 std::optional<Config> parse(std::vector<std::string> args) {
   args.insert(args.begin(), {"--send", "/a", "--recv", "/b"});
-  return parse_args(std::move(args));
+  return vnicd_test::parse_vnicd_args(std::move(args));
 }
 
 const passwd& nobody() {
@@ -192,9 +174,9 @@ TEST_CASE("unknown accounts and a group without a user are refused naming the ke
   refused({"--group", "root"}, "group 'root': only together with user");
 
   TempJson wrong_type(R"({"send": "/a", "recv": "/b", "user": 0})");
-  CHECK_THROWS_WITH(parse_args({"--config", wrong_type.path}), Catch::Contains("'user': expected a string"));
+  CHECK_THROWS_WITH(vnicd_test::parse_vnicd_args({"--config", wrong_type.path}), Catch::Contains("'user': expected a string"));
   TempJson unknown(std::string(R"({"send": "/a", "recv": "/b", "control_socket_group": ")") + kNoGroup + "\"}");
-  CHECK_THROWS_WITH(parse_args({"--config", unknown.path}),
+  CHECK_THROWS_WITH(vnicd_test::parse_vnicd_args({"--config", unknown.path}),
                     Catch::Contains(std::string("control_socket_group '") + kNoGroup + "': no such group"));
 }
 
