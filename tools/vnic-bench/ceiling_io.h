@@ -2,9 +2,12 @@
 // write.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 
 #include "blockxport/aligned_buffer.h"
 #include "blockxport/io_engine.h"
@@ -29,6 +32,27 @@ struct CeilingRig {
   uint64_t ring_offset(uint64_t position) const;
   // Throws naming the volume when a request did not transfer all it asked for.
   void check(const blockxport::IoCompletion& done, uint32_t expected, const char* what) const;
+
+  // One measurement: until `duration` is over, submit_more(now) submits what it can; then every
+  // completion, until none is in flight, goes to take(completion, now). Sets the result's engine
+  // and its seconds, from the start to the last completion.
+  template <typename SubmitMore, typename Take>
+  void drive(blockxport::Nanos duration, CeilingResult& result, SubmitMore&& submit_more, Take&& take) {
+    std::array<blockxport::IoCompletion, 64> done;
+    blockxport::TimePoint start = blockxport::Clock::now();
+    blockxport::TimePoint stop_at = start + duration;
+    blockxport::TimePoint last_completion = start;
+    blockxport::TimePoint now = start;
+    while (now < stop_at || engine->in_flight() > 0) {
+      if (now < stop_at) submit_more(now);
+      size_t n = engine->reap(done, kCeilingReapWait);
+      now = blockxport::Clock::now();
+      for (size_t i = 0; i < n; ++i) take(done[i], now);
+      if (n > 0) last_completion = now;
+    }
+    result.engine = std::string(engine->name());
+    result.seconds = std::chrono::duration<double>(last_completion - start).count();
+  }
 
  private:
   const CeilingConfig& config_;

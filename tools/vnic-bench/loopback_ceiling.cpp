@@ -2,7 +2,6 @@
 // of every block whose write has completed, in order, as large and as deep as the reader may
 // issue. No checksums, no frames, no flow-control records: only the device's share of the work.
 #include <algorithm>
-#include <array>
 #include <vector>
 
 #include "tools/vnic-bench/ceiling_io.h"
@@ -10,7 +9,6 @@
 
 namespace vnic_bench {
 
-using blockxport::Clock;
 using blockxport::IoOp;
 using blockxport::IoRequest;
 using blockxport::TimePoint;
@@ -43,73 +41,62 @@ CeilingResult measure_loopback_ceiling(const CeilingConfig& config) {
   std::vector<uint8_t> written(ring, 0);  // by ring position: its write completed, not read back yet
 
   CeilingResult result;
-  result.engine = std::string(rig.engine->name());
   std::vector<IoRequest> batch(config.queue_depth + read_slots);
-  std::array<blockxport::IoCompletion, 64> done;
   uint64_t next_write = 0;  // positions count up forever; the ring position is this mod ring
   uint64_t durable = 0;     // every position below has been written
   uint64_t next_read = 0;   // every position below has been read (or is being read)
   unsigned blocks_reading = 0;
-  TimePoint start = Clock::now();
-  TimePoint stop_at = start + config.duration;
-  TimePoint last_completion = start;
-  TimePoint now = start;
-  while (now < stop_at || rig.engine->in_flight() > 0) {
+  auto submit_more = [&](TimePoint now) {
     size_t count = 0;
-    if (now < stop_at) {
-      // Writes never lap a block that has not been read back.
-      while (!free_writes.empty() && next_write < next_read + ring - config.queue_depth) {
-        uint32_t index = free_writes.back();
-        free_writes.pop_back();
-        write_position[index] = next_write;
-        submitted_at[index] = now;
-        batch[count++] = IoRequest{
-            IoOp::write,      rig.volume.fd(), blocks[index].data(), sb.block_size, rig.ring_offset(next_write++),
-            kWriteTag | index};
-      }
-      while (!free_reads.empty() && next_read < durable && blocks_reading < read_slots) {
-        uint64_t run = std::min<uint64_t>(
-            {blocks_per_read, durable - next_read, ring - next_read % ring, read_slots - blocks_reading});
-        uint32_t slot = free_reads.back();
-        free_reads.pop_back();
-        read_blocks[slot] = static_cast<uint32_t>(run);
-        blocks_reading += read_blocks[slot];
-        batch[count++] = IoRequest{IoOp::read,
-                                   rig.volume.fd(),
-                                   read_memory.data() + size_t{slot} * blocks_per_read * sb.block_size,
-                                   static_cast<uint32_t>(run * sb.block_size),
-                                   rig.ring_offset(next_read),
-                                   slot};
-        next_read += run;
-      }
+    // Writes never lap a block that has not been read back.
+    while (!free_writes.empty() && next_write < next_read + ring - config.queue_depth) {
+      uint32_t index = free_writes.back();
+      free_writes.pop_back();
+      write_position[index] = next_write;
+      submitted_at[index] = now;
+      batch[count++] = IoRequest{
+          IoOp::write,      rig.volume.fd(), blocks[index].data(), sb.block_size, rig.ring_offset(next_write++),
+          kWriteTag | index};
+    }
+    while (!free_reads.empty() && next_read < durable && blocks_reading < read_slots) {
+      uint64_t run = std::min<uint64_t>(
+          {blocks_per_read, durable - next_read, ring - next_read % ring, read_slots - blocks_reading});
+      uint32_t slot = free_reads.back();
+      free_reads.pop_back();
+      read_blocks[slot] = static_cast<uint32_t>(run);
+      blocks_reading += read_blocks[slot];
+      batch[count++] = IoRequest{IoOp::read,
+                                 rig.volume.fd(),
+                                 read_memory.data() + size_t{slot} * blocks_per_read * sb.block_size,
+                                 static_cast<uint32_t>(run * sb.block_size),
+                                 rig.ring_offset(next_read),
+                                 slot};
+      next_read += run;
     }
     if (count > 0) rig.engine->submit(std::span<const IoRequest>(batch.data(), count));
-    size_t n = rig.engine->reap(done, kCeilingReapWait);
-    now = Clock::now();
-    for (size_t i = 0; i < n; ++i) {
-      auto index = static_cast<uint32_t>(done[i].tag);
-      last_completion = now;
-      if (done[i].tag & kWriteTag) {
-        rig.check(done[i], sb.block_size, "write");
-        ++result.writes;
-        result.bytes_written += sb.block_size;
-        result.write_latency.record(blockxport::ns_between(submitted_at[index], now));
-        written[write_position[index] % ring] = 1;
-        free_writes.push_back(index);
-        // Writes complete out of order; reads follow only the prefix that is complete.
-        while (durable < next_write && written[durable % ring]) written[durable++ % ring] = 0;
-      } else {
-        uint32_t bytes = read_blocks[index] * sb.block_size;
-        rig.check(done[i], bytes, "read");
-        ++result.reads;
-        result.bytes_read += bytes;
-        blocks_reading -= read_blocks[index];
-        free_reads.push_back(index);
-      }
+  };
+  auto take = [&](const blockxport::IoCompletion& done, TimePoint now) {
+    auto index = static_cast<uint32_t>(done.tag);
+    if (done.tag & kWriteTag) {
+      rig.check(done, sb.block_size, "write");
+      ++result.writes;
+      result.bytes_written += sb.block_size;
+      result.write_latency.record(blockxport::ns_between(submitted_at[index], now));
+      written[write_position[index] % ring] = 1;
+      free_writes.push_back(index);
+      // Writes complete out of order; reads follow only the prefix that is complete.
+      while (durable < next_write && written[durable % ring]) written[durable++ % ring] = 0;
+    } else {
+      uint32_t bytes = read_blocks[index] * sb.block_size;
+      rig.check(done, bytes, "read");
+      ++result.reads;
+      result.bytes_read += bytes;
+      blocks_reading -= read_blocks[index];
+      free_reads.push_back(index);
     }
-  }
+  };
+  rig.drive(config.duration, result, submit_more, take);
   result.bytes = result.bytes_read;
-  result.seconds = std::chrono::duration<double>(last_completion - start).count();
   return result;
 }
 

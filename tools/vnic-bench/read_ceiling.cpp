@@ -1,7 +1,6 @@
 // The read ceiling: sequential reads over slot 0's ring, each as large as the reader's largest
 // and as many blocks in flight as its window, so it is the most the reader could ever get.
 #include <algorithm>
-#include <array>
 #include <vector>
 
 #include "tools/vnic-bench/ceiling_io.h"
@@ -9,7 +8,6 @@
 
 namespace vnic_bench {
 
-using blockxport::Clock;
 using blockxport::TimePoint;
 
 CeilingResult measure_read_ceiling(const CeilingConfig& config) {
@@ -23,17 +21,11 @@ CeilingResult measure_read_ceiling(const CeilingConfig& config) {
   std::vector<uint32_t> requested(slots);
 
   CeilingResult result;
-  result.engine = std::string(rig.engine->name());
   std::vector<blockxport::IoRequest> batch(slots);
-  std::array<blockxport::IoCompletion, 64> done;
   uint64_t position = 0;
-  TimePoint start = Clock::now();
-  TimePoint stop_at = start + config.duration;
-  TimePoint last_completion = start;
-  TimePoint now = start;
-  while (now < stop_at || rig.engine->in_flight() > 0) {
+  auto submit_more = [&](TimePoint) {
     size_t count = 0;
-    while (now < stop_at && !free_slots.empty()) {
+    while (!free_slots.empty()) {
       uint32_t slot = free_slots.back();
       free_slots.pop_back();
       // A read ends at the end of the ring, where the next one starts over at its beginning.
@@ -48,19 +40,16 @@ CeilingResult measure_read_ceiling(const CeilingConfig& config) {
       position += blocks;
     }
     if (count > 0) rig.engine->submit(std::span<const blockxport::IoRequest>(batch.data(), count));
-    size_t n = rig.engine->reap(done, kCeilingReapWait);
-    now = Clock::now();
-    for (size_t i = 0; i < n; ++i) {
-      auto slot = static_cast<uint32_t>(done[i].tag);
-      rig.check(done[i], requested[slot], "read");
-      ++result.reads;
-      result.bytes_read += requested[slot];
-      free_slots.push_back(slot);
-      last_completion = now;
-    }
-  }
+  };
+  auto take = [&](const blockxport::IoCompletion& done, TimePoint) {
+    auto slot = static_cast<uint32_t>(done.tag);
+    rig.check(done, requested[slot], "read");
+    ++result.reads;
+    result.bytes_read += requested[slot];
+    free_slots.push_back(slot);
+  };
+  rig.drive(config.duration, result, submit_more, take);
   result.bytes = result.bytes_read;
-  result.seconds = std::chrono::duration<double>(last_completion - start).count();
   return result;
 }
 
