@@ -35,6 +35,11 @@ dump_logs() {
 cleanup() {
   local status=$?
   for side in a b; do stop_node $side KILL 2>/dev/null || true; done
+  # Whatever else the script left running (socat, probes, mirrors) would hold CTest's output pipe
+  # open, and a failure would then show as a timeout minutes later.
+  local leftover
+  leftover=$(jobs -p)
+  [ -z "$leftover" ] || kill $leftover 2>/dev/null || true
   if grep -lE "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:" "$E2E_RUN"/*.log 2>/dev/null; then
     echo "FAIL: a sanitizer reported an error in vnicd (log above)" >&2
     grep -hE -A20 "ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:" "$E2E_RUN"/*.log >&2 || true
