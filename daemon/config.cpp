@@ -20,6 +20,9 @@ namespace {
 using json = nlohmann::json;
 using Setter = std::function<void(const json&, Config&)>;
 
+// The TAP keeps its queue in one kmalloc'ed ring of pointers, which the kernel caps at 4 MiB.
+constexpr unsigned kMaxTxQueueLen = 524288;
+
 std::string type_name(const json& v) { return v.type_name(); }
 
 // Each setter throws std::invalid_argument with what it expected; the caller adds file and key.
@@ -56,6 +59,7 @@ const std::map<std::string, Setter>& setters() {
          for (const auto& a : v) c.addresses.push_back(get_string(a));
        }},
       {"mtu", [](const json& v, Config& c) { c.mtu = get_unsigned<unsigned>(v, 68, 65521); }},
+      {"tx_queue_len", [](const json& v, Config& c) { c.tx_queue_len = get_unsigned<unsigned>(v, 1, kMaxTxQueueLen); }},
       {"mac", [](const json& v, Config& c) { c.mac = get_string(v); }},
       {"io_engine", [](const json& v, Config& c) { c.io_engine = get_string(v); }},
       {"control_socket", [](const json& v, Config& c) { c.control_socket = get_string(v); }},
@@ -153,6 +157,8 @@ void validate(const Config& c) {
     fail(fmt::format("dead_after_ms {} must be at least 3 heartbeats ({} ms)", c.dead_after_ms,
                      3 * c.heartbeat_interval_ms));
   if (c.mtu && (*c.mtu < 68 || *c.mtu > 65521)) fail(fmt::format("mtu {}: expected 68 to 65521", *c.mtu));
+  if (c.tx_queue_len && (*c.tx_queue_len < 1 || *c.tx_queue_len > kMaxTxQueueLen))
+    fail(fmt::format("tx_queue_len {}: expected 1 to {}", *c.tx_queue_len, kMaxTxQueueLen));
   if (c.block_size && (*c.block_size & (*c.block_size - 1)) != 0)
     fail(fmt::format("block_size {}: not a power of two", *c.block_size));
   check_account_options(c);  // user, group, control_socket_group: accounts that exist here
@@ -167,7 +173,7 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   std::optional<std::string> config_file, ifname, send, recv, mac, engine, socket, log_level, offload, sync;
   std::optional<std::string> user, group, socket_group;
   std::vector<std::string> addresses;
-  std::optional<unsigned> mtu, heartbeat, dead_after, max_age, queue_depth;
+  std::optional<unsigned> mtu, tx_queue_len, heartbeat, dead_after, max_age, queue_depth;
   std::optional<uint32_t> block_size, send_slot, peer_slot;
   bool format_if_empty = false;
   std::optional<std::string> key_file, accept_key_file;
@@ -178,6 +184,7 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.add_option("--recv", recv, "receive volume: the storage mirror of the peer's send volume");
   app.add_option("--address", addresses, "address in CIDR form; repeat for more");
   app.add_option("--mtu", mtu, "interface MTU");
+  app.add_option("--txqueuelen", tx_queue_len, "frames the kernel queues on the TAP (default: the kernel's, 1000)");
   app.add_option("--mac", mac, "MAC address (default: derived from the send volume's UUID and slot)");
   app.add_option("--io-engine", engine, "auto, io_uring, libaio or sync");
   app.add_option("--control-socket", socket, "UNIX control socket (default /run/vnic/IFNAME.sock)");
@@ -218,6 +225,7 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   if (recv) c.recv_path = *recv;
   if (!addresses.empty()) c.addresses = addresses;
   if (mtu) c.mtu = mtu;
+  if (tx_queue_len) c.tx_queue_len = tx_queue_len;
   if (mac) c.mac = mac;
   if (engine) c.io_engine = *engine;
   if (socket) c.control_socket = *socket;

@@ -21,6 +21,9 @@ struct Config {
   std::string recv_path;
   std::vector<std::string> addresses;  // CIDR, IPv4 or IPv6
   std::optional<unsigned> mtu;
+  // Frames the kernel queues on the TAP for vnicd (`ip link set IFNAME txqueuelen N`); unset keeps
+  // the kernel's default (1000). Kept across restarts, which an `ip link` setting is not.
+  std::optional<unsigned> tx_queue_len;
   std::optional<std::string> mac;  // default: derived from the send volume's UUID and slot
   std::string io_engine = "auto";
   std::string control_socket;  // default: /run/vnic/IFNAME.sock

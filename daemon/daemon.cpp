@@ -108,6 +108,7 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   vnic::TapOptions tap_options;
   tap_options.name = config_.ifname;
   tap_options.offload = config_.offload;
+  tap_options.tx_queue_len = config_.tx_queue_len;
   tap_ = std::make_unique<vnic::TapDevice>(tap_options);
   spdlog::info("{}: TAP created, offloads {}", config_.ifname, tap_->offloads().to_string());
   if (config_.format_if_empty) format_if_empty(config_);
@@ -291,6 +292,14 @@ void Daemon::reload() {
   config_.key_file = fresh.key_file;
   config_.accept_key_file = fresh.accept_key_file;
   config_.encrypt = fresh.encrypt;
+  if (fresh.tx_queue_len && fresh.tx_queue_len != config_.tx_queue_len) {
+    try {
+      control_->set_tx_queue_len(*fresh.tx_queue_len);
+      config_.tx_queue_len = fresh.tx_queue_len;
+    } catch (const std::exception& e) {
+      spdlog::error("{}: SIGHUP: keeping txqueuelen: {}", config_.ifname, e.what());
+    }
+  }
   apply_log_level();
   link_->update_timers(link_options(config_));
   link_->set_keys(keys);

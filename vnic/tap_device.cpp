@@ -1,11 +1,11 @@
 #include "vnic/tap_device.h"
 
 #include "vnic/error.h"
+#include "vnic/link_control.h"
 
 #include <fcntl.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
-#include <linux/sockios.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -94,19 +94,6 @@ Offloads negotiate_offloads(int fd, const std::string& name, bool want_offloads)
   throw Error(name, "negotiating offloads", "kernel refuses even no offloads");
 }
 
-void set_tx_queue_len(const std::string& name, unsigned frames) {
-  const UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!sock) {
-    throw_errno(name, "opening socket to set txqueuelen", errno);
-  }
-  ifreq request{};
-  std::memcpy(request.ifr_name, name.data(), name.size());
-  request.ifr_qlen = static_cast<int>(frames);
-  if (::ioctl(sock.get(), SIOCSIFTXQLEN, &request) < 0) {
-    throw_errno(name, "setting txqueuelen", errno);
-  }
-}
-
 int interface_index(const std::string& name) {
   const unsigned index = ::if_nametoindex(name.c_str());
   if (index == 0) {
@@ -133,7 +120,9 @@ TapDevice::TapDevice(const TapOptions& options) {
   // once the transport to the peer works.
   set_carrier(false);
   if (options.tx_queue_len) {
-    set_tx_queue_len(name_, *options.tx_queue_len);
+    // Over rtnetlink, not the SIOCSIFTXQLEN ioctl: that needs an AF_INET socket, which the
+    // hardened unit does not allow.
+    LinkControl(name_).set_tx_queue_len(*options.tx_queue_len);
   }
   ifindex_ = interface_index(name_);
 }

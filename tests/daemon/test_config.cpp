@@ -21,12 +21,14 @@ std::optional<Config> parse(std::vector<std::string> args) { return vnicd_test::
 
 TEST_CASE("a JSON config is read and flags win over it", "[config]") {
   TempJson file(R"({"ifname": "hb0", "send": "/dev/a", "recv": "/dev/b", "addresses": ["10.77.0.1/24"],
-                    "mtu": 9000, "heartbeat_interval_ms": 50, "dead_after_ms": 400, "offload": false})");
-  auto c = parse({"--config", file.path, "--mtu", "1500", "--address", "10.77.5.1/24"});
+                    "mtu": 9000, "heartbeat_interval_ms": 50, "dead_after_ms": 400, "offload": false,
+                    "tx_queue_len": 100})");
+  auto c = parse({"--config", file.path, "--mtu", "1500", "--address", "10.77.5.1/24", "--txqueuelen", "64"});
   REQUIRE(c);
   CHECK(c->ifname == "hb0");
   CHECK(c->send_path == "/dev/a");
   CHECK(c->mtu == 1500u);
+  CHECK(c->tx_queue_len == 64u);
   CHECK(c->addresses == std::vector<std::string>{"10.77.5.1/24"});
   CHECK(c->heartbeat_interval_ms == 50);
   CHECK(c->dead_after_ms == 400);
@@ -49,6 +51,8 @@ TEST_CASE("bad config files are refused naming the file and the key", "[config]"
   refused(R"({"send": "/a", "recv": "/b", "offload": "yes"})", "'offload': expected true or false");
   refused(R"({"send": "/a", "recv": "/b", "addresses": "10.77.0.1/24"})", "'addresses': expected an array");
   refused(R"({"send": "/a", "recv": "/b", "queue_depth": -1})", "'queue_depth'");
+  refused(R"({"send": "/a", "recv": "/b", "tx_queue_len": 0})", "'tx_queue_len': expected a whole number from 1");
+  refused(R"({"send": "/a", "recv": "/b", "tx_queue_len": 524289})", "'tx_queue_len'");
   CHECK_THROWS_WITH(parse({"--config", "/nonexistent/vnic.json"}), Catch::Contains("/nonexistent/vnic.json"));
 }
 
@@ -70,6 +74,8 @@ TEST_CASE("bad option values are refused naming the option", "[config]") {
   refused({"--log-level", "loud"}, "log_level 'loud'");
   refused({"--sync", "always"}, "sync 'always'");
   refused({"--block-size", "3000"}, "not a power of two");
+  refused({"--txqueuelen", "0"}, "tx_queue_len 0: expected 1 to 524288");
+  refused({"--txqueuelen", "524289"}, "tx_queue_len 524289");
   CHECK_THROWS_WITH(parse({"--recv", "/b"}), Catch::Contains("no send volume"));
   CHECK_THROWS_WITH(parse({"--send", "/a", "--bogus"}), Catch::Contains("--bogus"));
 }

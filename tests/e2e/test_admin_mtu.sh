@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The interface behaves like a NIC: admin down stops traffic and up resumes it; MTU 9000 carries
-# jumbo frames whole.
+# jumbo frames whole; the configured txqueuelen is the TAP's.
 source "$(dirname "$0")/lib.sh"
 require_environment
 lab_setup 64K
-lab_up --mtu 9000
+lab_up --mtu 9000 --txqueuelen 200
+[ "$(ip netns exec "$NS_A" cat /sys/class/net/vnic0/tx_queue_len)" = 200 ] || fail "txqueuelen not set"
+[ "$(status_field a .interface.tx_queue_len)" = 200 ] || fail "status does not report txqueuelen 200"
 
 note "MTU 9000: an 8972-byte ICMP payload without fragmentation"
 [ "$(ip netns exec "$NS_A" cat /sys/class/net/vnic0/mtu)" = 9000 ] || fail "MTU not set"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# SIGHUP reloads what can change live and keeps the running configuration when the file is bad;
+# SIGHUP reloads what can change live (timers, log level, txqueuelen) and keeps the running configuration when the file is bad;
 # sd_notify tells the service manager READY=1 and, on SIGTERM, STOPPING=1.
 source "$(dirname "$0")/lib.sh"
 require_environment
@@ -21,10 +21,11 @@ wait_until 5 "READY=1" grep -q "READY=1" "$E2E_RUN/notify.log"
 note "reload with new timers"
 cat >"$config" <<JSON
 {"send": "$E2E_VOL/a.vol", "recv": "$E2E_VOL/b.vol", "heartbeat_interval_ms": 50, "dead_after_ms": 600,
- "log_level": "debug"}
+ "log_level": "debug", "tx_queue_len": 300}
 JSON
 kill -HUP "$(cat "$E2E_RUN/a.pid")"
 wait_until 5 "the reload" grep -q "SIGHUP: reloaded log level debug, heartbeat 50 ms, dead after 600 ms" "$E2E_RUN/a.log"
+[ "$(ip netns exec "$NS_A" cat /sys/class/net/vnic0/tx_queue_len)" = 300 ] || fail "SIGHUP did not apply txqueuelen 300"
 
 note "a bad file is refused and the running configuration kept"
 echo '{"send": ' >"$config"
