@@ -136,6 +136,7 @@ snapshot() {
   jq -n --argjson a "$a" --argjson b "$b" --arg kdrop "$(kernel_tx_drops)" --arg kudp "$(kernel_udp_drops)" '{
     a_from_tap: $a.interface.tap.from_kernel_frames, a_placed: $a.tx.frames,
     a_tx_drops: ($a.drops.tx_ring_full + $a.drops.tx_too_big + $a.drops.tx_tap_truncated),
+    a_ring_full: $a.drops.tx_ring_full, a_blocks: $a.tx.blocks,
     b_delivered: $b.rx.frames, b_rx_frame_drops: ($b.drops.rx_too_old + $b.drops.rx_partial_frames),
     b_rx_after_delivery: ($b.drops.rx_admin_down + $b.drops.rx_tap_rejected),
     b_to_tap: $b.interface.tap.to_kernel_frames,
@@ -220,7 +221,7 @@ reconcile() {
   udp_drops=$(delta kernel_udp_drops $after $before)
   skips=$(( $(delta b_corrupt_blocks $after $before) + $(delta b_lost_blocks $after $before) ))
   note "$name: sent $sent, received $received, missing $missing | A kernel dropped $kdrop, A vnicd read $from_tap," \
-    "placed $placed, dropped $tx_drops | B delivered $delivered, dropped $rx_drops (+$after_delivery after)," \
+    "placed $placed in $(delta a_blocks $after $before) blocks, dropped $tx_drops ($(delta a_ring_full $after $before) ring full) | B delivered $delivered, dropped $rx_drops (+$after_delivery after)," \
     "to TAP $to_tap, skipped $skips blocks | mirror destroyed $destroyed_blocks blocks, $destroyed whole frames" \
     "| B kernel UDP drops $udp_drops"
   [ "${FAULT_VERBOSE:-0}" = 0 ] || status_json b | jq -c '{rx, drops}'
