@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -29,8 +30,17 @@ namespace {
 constexpr unsigned kMtu = 1500;
 constexpr std::uint64_t kEthernetHeader = 14;
 
+vnic::test::NamespacedTap tap_up_in(const ScopedNetns& ns, bool offload, const std::string& cidr) {
+  vnic::test::NamespacedTap nic = vnic::test::open_tap_in(ns.name(), TapOptions{.name = "vnic0", .offload = offload});
+  nic.link.set_mtu(kMtu);
+  vnic::test::bring_up(nic, cidr);
+  return nic;
+}
+
 // Two namespaces, each with a TAP, joined only by a userspace forwarder:
-// vnicd's data path with the storage transport taken out.
+// vnicd's data path with the storage transport taken out. The forwarder starts only once both
+// TAPs are up: a kernel sends IPv6 MLD and DAD frames the moment its link comes up, and had the
+// forwarder passed those to a TAP still down, they would be dropped, as by any NIC that is down.
 struct ForwardedPair {
   ScopedNetns ns_a;
   ScopedNetns ns_b;
@@ -39,14 +49,9 @@ struct ForwardedPair {
   vnic::test::FrameForwarder forwarder;
 
   ForwardedPair(bool offload_a, bool offload_b)
-      : a(vnic::test::open_tap_in(ns_a.name(), TapOptions{.name = "vnic0", .offload = offload_a})),
-        b(vnic::test::open_tap_in(ns_b.name(), TapOptions{.name = "vnic0", .offload = offload_b})),
-        forwarder(a.tap, b.tap) {
-    a.link.set_mtu(kMtu);
-    b.link.set_mtu(kMtu);
-    vnic::test::bring_up(a, "10.77.2.1/24");
-    vnic::test::bring_up(b, "10.77.2.2/24");
-  }
+      : a(tap_up_in(ns_a, offload_a, "10.77.2.1/24")),
+        b(tap_up_in(ns_b, offload_b, "10.77.2.2/24")),
+        forwarder(a.tap, b.tap) {}
 };
 
 void check_ping(const ForwardedPair& pair) {
