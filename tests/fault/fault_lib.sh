@@ -175,11 +175,15 @@ probe_wait() {
   wait "$PROBE_RECEIVER" || fail "udp_probe recv failed"
 }
 
-# Waits until B has delivered everything A placed (or counted it), so the counts are final.
+# Waits until B has delivered everything A placed (or counted it), so the counts are final: both
+# A's placed frames and B's delivered and dropped ones stand still for one interval. A's side is
+# watched too, because a frame A places after B went quiet (an ICMP error for a late datagram)
+# would otherwise be counted as placed and never as delivered.
 quiesce() {
   local last="" now
   for _ in $(seq 1 100); do
-    now=$(status_json b | jq -c '[.rx.frames, .drops.rx_too_old, .drops.rx_partial_frames, .rx.next_sequence]')
+    now=$(jq -cn --argjson a "$(status_json a)" --argjson b "$(status_json b)" \
+      '[$a.tx.frames, $a.tx.blocks, $b.rx.frames, $b.drops.rx_too_old, $b.drops.rx_partial_frames, $b.rx.next_sequence]')
     [ "$now" = "$last" ] && return 0
     last=$now
     sleep 0.3
