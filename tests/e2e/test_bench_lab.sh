@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# vnic-bench end to end. First one short `vnic-bench lab` run (vnic with offloads on and off, a
-# veth pair, a socat tunnel, the storage floor, idle cost, dead detection): stdout holds only its
-# JSON with every part present, the CDF plot is valid SVG, and nothing of the lab is left behind.
+# vnic-bench end to end. First one short `vnic-bench lab` run of two rounds (vnic with offloads on
+# and off, a veth pair, a socat tunnel, each twice, interleaved; the storage floor, idle cost, dead
+# detection): stdout holds only its JSON with every part present, the rounds fold into medians and
+# per-round ratios, the CDF plot is valid SVG, and nothing of the lab is left behind.
 # Then `server`, `ping` and `client` over a lab started with vnic-lab. Figures are checked to be
 # present and positive, never against a speed.
 source "$(dirname "$0")/lib.sh"
@@ -34,8 +35,8 @@ mkdir -p "$work"
 # check JQ_FILTER WHAT: the filter must hold on the lab's JSON.
 check() { jq -e "$1" "$work/lab.json" >/dev/null || fail "$2 (jq: $1)"; }
 
-note "vnic-bench lab --duration 1 --json"
-"$BENCH" lab --duration 1 --idle-duration 1 --name "$lab" --port $port --plot "$work/lab.svg" --json \
+note "vnic-bench lab --duration 1 --rounds 2 --json"
+"$BENCH" lab --duration 1 --rounds 2 --idle-duration 1 --name "$lab" --port $port --plot "$work/lab.svg" --json \
   >"$work/lab.json" 2>"$work/lab.err" || { cat "$work/lab.err" >&2; fail "vnic-bench lab failed"; }
 tail -n 5 "$work/lab.err"
 
@@ -45,7 +46,10 @@ note "stdout is one JSON document and nothing else"
 check 'keys_unsorted == ["start", "intervals", "end", "ratios"]' "top-level keys are not start, intervals, end, ratios"
 check '.start.cpu_count > 0 and (.start.kernel | length) > 0 and .start.options.duration_s == 1' "start is incomplete"
 check '.start.vnic_config.block_size == 65536 and (.start.vnic_config.engine | length) > 0' "start.vnic_config is incomplete"
-grep -q '^vnic-bench lab: \[socat tunnel\] ' "$work/lab.err" || fail "no progress line for the socat path on stderr"
+for round in 1 2; do
+  grep -q "^vnic-bench lab: round $round/2: \\[socat tunnel\\] " "$work/lab.err" ||
+    fail "no progress line for the socat path in round $round on stderr"
+done
 
 note "every path has a positive TCP rate and request/response count"
 for path in vnic vnic_offload_off veth socat; do
@@ -55,7 +59,21 @@ for path in vnic vnic_offload_off veth socat; do
   check "$r.rr_idle.rtt.count > 0 and $r.rr_load.rtt.count > 0 and $r.rr_idle.rtt.p99_us > 0" "$path: no round trips"
   check "$r.tcp_1stream.system_cpu_s_per_gbit > 0" "$path: no system CPU per Gbit"
   check "[.intervals[] | select(.path == \"$path\") | .test] | length >= 6" "$path: its tests are missing from intervals"
+  check "[.intervals[] | select(.path == \"$path\" and .test == \"tcp_1stream\") | .round] == [1, 2]" \
+    "$path: tcp_1stream is not in intervals once per round"
+  # Two rounds: each figure is the mean of the two, the histogram holds both rounds' samples.
+  check "$r.tcp_1stream.gbit_per_s == ([.end.paths.$path.rounds[].tcp_1stream.gbit_per_s] | add / 2)" \
+    "$path: the TCP rate is not the median of its rounds"
+  check "($r.rr_idle.histogram.counts | add) == ([.end.paths.$path.rounds[].rr_idle.rtt.count] | add)" \
+    "$path: the RTT histogram does not hold both rounds' samples"
+  check "[.end.paths.$path.rounds[] | has(\"rr_idle\") and (.rr_idle | has(\"histogram\") | not)] == [true, true]" \
+    "$path: the per-round figures are missing or carry histograms"
 done
+check '.start.options.rounds == 2 and .end.round_order == [["vnic", "vnic_offload_off", "veth", "socat"], ["veth", "socat", "vnic_offload_off", "vnic"]]' \
+  "the rounds did not alternate which path goes first"
+check '.end.ratios_by_round | length == 2' "ratios_by_round does not hold both rounds"
+check '.ratios.tcp_1stream.vs_veth == ([.end.ratios_by_round[].tcp_1stream.vs_veth] | add / 2)' \
+  "ratios.tcp_1stream.vs_veth is not the median of the rounds' own ratios"
 check '.end.paths.vnic.results.tcp_1stream.transport_cpu_s_per_gbit > 0' "vnic: no vnicd CPU per Gbit"
 check '.end.paths.socat.results.tcp_1stream.transport_cpu_s_per_gbit > 0' "socat: no socat CPU per Gbit"
 check '.end.paths.veth.results.tcp_1stream.transport_cpu_s_per_gbit == null' "veth has no transport process to measure"

@@ -344,8 +344,9 @@ TEST_CASE("the lab table prints n/a for missing figures and ratios", "[vnic-benc
 TEST_CASE("intervals list every test of a path in order, without histograms", "[vnic-bench][ratios]") {
   ordered_json results = {{"tcp_1stream", {{"gbit_per_s", 1.0}}}, {"rr_idle", {{"rtt", {}}, {"histogram", {}}}}};
   ordered_json intervals = ordered_json::array();
-  append_intervals(intervals, "veth", results);
+  append_intervals(intervals, "veth", results, 2);
   REQUIRE(intervals.size() == 2);
+  CHECK(intervals[0]["round"] == 2);
   CHECK(intervals[0]["path"] == "veth");
   CHECK(intervals[0]["test"] == "tcp_1stream");
   CHECK(intervals[1]["test"] == "rr_idle");

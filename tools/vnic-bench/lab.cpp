@@ -2,11 +2,14 @@
 // measures, one after the other, vnic with offloads on and off, a veth pair between the same two
 // namespaces (the kernel's ceiling) and a socat TAP-over-UDP tunnel over that veth (what one
 // would build instead), each with `client` against `server`; plus the storage floor, the cost of
-// an idle vnicd, and how fast a node sees its peer die. Everything it set up is torn down at the
-// end, on error and on SIGINT/SIGTERM.
+// an idle vnicd, and how fast a node sees its peer die. With --rounds N the four paths are
+// measured N times, interleaved, vnic first in odd rounds and last in even ones, so that a slow
+// drift of the machine's load weighs on both sides of each ratio. Everything it set up is torn
+// down at the end, on error and on SIGINT/SIGTERM.
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +24,7 @@
 #include "tools/vnic-bench/lab_options.h"
 #include "tools/vnic-bench/lab_path.h"
 #include "tools/vnic-bench/lab_report.h"
+#include "tools/vnic-bench/lab_rounds.h"
 #include "tools/vnic-bench/lab_table.h"
 #include "tools/vnic-bench/lab_vnic_probes.h"
 #include "tools/vnic-bench/stop_signal.h"
@@ -46,25 +50,35 @@ class LabRun {
   ordered_json run();
 
  private:
-  void progress(std::string_view message) const { fmt::print(stderr, "vnic-bench lab: {}\n", message); }
+  void progress(std::string_view message) const {
+    if (plan_.rounds > 1)
+      fmt::print(stderr, "vnic-bench lab: round {}/{}: {}\n", round_ + 1, plan_.rounds, message);
+    else
+      fmt::print(stderr, "vnic-bench lab: {}\n", message);
+  }
   void interval(std::string_view path, std::string_view test, const ordered_json& figures);
   void vnic_paths(bool offload);
   void reference_paths();
   void dead_detection();
   void record_path(const PathSpec& path, const std::string& transport, ordered_json client_report);
+  ordered_json fold_rounds();
   ordered_json start_object(const ordered_json& vnic_status) const;
 
   const LabPlan& plan_;
   const LabTools& tools_;
+  unsigned round_ = 0;
   ordered_json start_;
   ordered_json intervals_ = ordered_json::array();
   ordered_json end_ = {{"paths", ordered_json::object()}};
+  // Per path (and per vnic volume figure set), one entry per round, folded by fold_rounds().
+  std::map<std::string, std::vector<ordered_json>> path_rounds_;
+  std::map<std::string, std::vector<ordered_json>> volume_rounds_;
 };
 
 void LabRun::interval(std::string_view path, std::string_view test, const ordered_json& figures) {
   ordered_json copy = figures;
   copy.erase("histogram");
-  intervals_.push_back({{"path", path}, {"test", test}, {"figures", copy}});
+  intervals_.push_back({{"round", round_ + 1}, {"path", path}, {"test", test}, {"figures", copy}});
 }
 
 void LabRun::record_path(const PathSpec& path, const std::string& transport, ordered_json client_report) {
@@ -73,14 +87,36 @@ void LabRun::record_path(const PathSpec& path, const std::string& transport, ord
     for (const char* test : {"tcp_1stream", "tcp_4streams"})
       results[test]["transport_cpu_note"] = "no transport process: the kernel forwards between the namespaces";
   }
-  append_intervals(intervals_, path.key, results);
+  append_intervals(intervals_, path.key, results, round_ + 1);
   end_["paths"][path.key] = {{"label", path.label},
                              {"transport", transport},
                              {"transport_pids", client_report.at("transport_pids")},
                              {"client_namespace", path.client_ns},
                              {"server_namespace", path.server_ns},
-                             {"server_address", path.server_address},
-                             {"results", results}};
+                             {"server_address", path.server_address}};
+  path_rounds_[path.key].push_back(std::move(results));
+}
+
+// Medians over the rounds into end; every round's own figures (without histograms) stay beside
+// them. Returns the ratios, taken inside each round first.
+ordered_json LabRun::fold_rounds() {
+  const ordered_json empty_round = {{"paths", ordered_json::object()}, {"floor", end_["floor"]}};
+  std::vector<ordered_json> round_ends(plan_.rounds, empty_round);
+  for (auto& [key, rounds] : path_rounds_) {
+    ordered_json& path = end_["paths"][key];
+    path["results"] = median_of_rounds(rounds);
+    path["rounds"] = ordered_json::array();
+    for (size_t r = 0; r < rounds.size(); ++r) {
+      round_ends[r]["paths"][key]["results"] = rounds[r];
+      ordered_json figures = rounds[r];
+      for (auto& [test, test_figures] : figures.items()) test_figures.erase("histogram");
+      path["rounds"].push_back(std::move(figures));
+    }
+  }
+  for (auto& [key, rounds] : volume_rounds_) end_["vnic_volume"][key] = median_of_rounds(rounds);
+  ordered_json ratios = ratios_over_rounds(round_ends);
+  end_["ratios_by_round"] = ratios["by_round"];
+  return ratios["median"];
 }
 
 ordered_json LabRun::start_object(const ordered_json& status) const {
@@ -112,10 +148,13 @@ ordered_json LabRun::start_object(const ordered_json& status) const {
   start["tools"] = {{"iperf3", program_version({"iperf3", "--version"})},
                     {"socat", program_version({"socat", "-V"})},
                     {"gnuplot", program_version({"gnuplot", "--version"})}};
+  start["options"]["rounds"] = plan_.rounds;
   start["ratio_definition"] =
       "ratios.METRIC.vs_X = vnic's METRIC / X's METRIC from the same run (null when either is missing); "
       "ratios.offload_off holds the same for vnic with offloads off; vs_floor compares with the storage floor's "
-      "write + read latency";
+      "write + read latency. With several rounds each ratio is the median of the ratios taken within each round "
+      "(end.ratios_by_round), and each figure in end.paths.PATH.results the median of its rounds "
+      "(end.paths.PATH.rounds); RTT histograms hold every round's samples";
   return start;
 }
 
@@ -125,7 +164,7 @@ void LabRun::vnic_paths(bool offload) {
   progress(fmt::format("[{}] vnic-lab up (offload {}, block size {}, engine {}, backing {})", label,
                        offload ? "on" : "off", plan_.block_size, plan_.engine, plan_.backing));
   VnicLab lab(tools_, plan_, offload);
-  if (offload) {
+  if (offload && round_ == 0) {
     start_ = start_object(lab.status('a'));
     progress(fmt::format("[{}] idle vnicd, no traffic, {:.3g} s", label, seconds_of(plan_.idle_duration)));
     end_["idle"] = measure_idle(lab, plan_.idle_duration);
@@ -144,8 +183,9 @@ void LabRun::vnic_paths(bool offload) {
   ordered_json report = measure_path(tools_, plan_, path, [this](std::string_view m) { progress(m); });
   DaemonCounters a1 = counters_from_status(lab.status('a')), b1 = counters_from_status(lab.status('b'));
   record_path(path, "vnicd of node a and node b", std::move(report));
-  end_["vnic_volume"][offload ? "offload_on" : "offload_off"] = volume_figures(a0, a1, b0, b1);
-  interval(key, "volume", end_["vnic_volume"][offload ? "offload_on" : "offload_off"]);
+  std::vector<ordered_json>& volume = volume_rounds_[offload ? "offload_on" : "offload_off"];
+  volume.push_back(volume_figures(a0, a1, b0, b1));
+  interval(key, "volume", volume.back());
   progress(fmt::format("[{}] vnic-lab down", label));
 }
 
@@ -182,13 +222,28 @@ void LabRun::dead_detection() {
 }
 
 ordered_json LabRun::run() {
-  vnic_paths(true);
-  vnic_paths(false);
-  reference_paths();
+  end_["round_order"] = ordered_json::array();
+  for (round_ = 0; round_ < plan_.rounds; ++round_) {
+    // The storage floor and idle cost are taken once, in the first round, which starts with vnic.
+    bool vnic_first = round_ % 2 == 0;
+    end_["round_order"].push_back(vnic_first ? ordered_json{"vnic", "vnic_offload_off", "veth", "socat"}
+                                             : ordered_json{"veth", "socat", "vnic_offload_off", "vnic"});
+    if (vnic_first) {
+      vnic_paths(true);
+      vnic_paths(false);
+      reference_paths();
+    } else {
+      reference_paths();
+      vnic_paths(false);
+      vnic_paths(true);
+    }
+  }
+  round_ = plan_.rounds - 1;
   dead_detection();
   end_["load_average"] = load_average();
+  ordered_json ratios = fold_rounds();
   ordered_json report = {{"start", start_}, {"intervals", intervals_}, {"end", end_}};
-  report["ratios"] = compute_ratios(end_);
+  report["ratios"] = std::move(ratios);
   return report;
 }
 
@@ -261,6 +316,10 @@ vnic_tools::Subcommand add_lab_command(CLI::App& app) {
       "kernel's ceiling) and a socat TAP-over-UDP tunnel, with `client` against `server` on each; plus the storage "
       "floor, idle vnicd cost and dead detection. Needs root.");
   cmd->add_option("--duration", args->duration, "Seconds per test (default 10; six tests per path)")->type_name("S");
+  cmd->add_option("--rounds", args->rounds,
+                  "Measure the four paths this many times, interleaved; figures are medians, each ratio the median "
+                  "of the rounds' ratios (default 1, at most 20)")
+      ->type_name("N");
   cmd->add_option("--block-size", args->block_size, "vnic block size, 4K to 1M (default 64K)")->type_name("SIZE");
   cmd->add_option("--io-engine", args->engine, "auto, io_uring, libaio or sync (default auto)")->type_name("E");
   cmd->add_option("--backing", args->backing, "Volumes as files, or loop devices over them (default file)")
@@ -279,9 +338,11 @@ vnic_tools::Subcommand add_lab_command(CLI::App& app) {
   cmd->add_flag("--json", args->json, "Print only JSON on stdout (progress stays on stderr)");
   cmd->footer(
       "JSON: {start, intervals, end, ratios}. start: host, kernel, cpu_count, options, vnic_config, tools. intervals: "
-      "{path, test, figures} per finished test. end: paths.{vnic, vnic_offload_off, veth, socat}.results (as `client "
-      "--json`), floor, idle.{a,b}, dead_detection, vnic_volume.{offload_on, offload_off}.{a,b,both}, plot. ratios: "
-      "METRIC.{vs_veth, vs_socat, vs_floor} = vnic / other, and ratios.offload_off.METRIC likewise.");
+      "{round, path, test, figures} per finished test. end: paths.{vnic, vnic_offload_off, veth, socat}.results (as "
+      "`client --json`; medians over the rounds) and .rounds (each round's), floor, idle.{a,b}, dead_detection, "
+      "vnic_volume.{offload_on, offload_off}.{a,b,both}, round_order, ratios_by_round, plot. ratios: "
+      "METRIC.{vs_veth, vs_socat, vs_floor} = vnic / other (the median of the rounds' ratios), and "
+      "ratios.offload_off.METRIC likewise.");
   return {cmd, [args] { return run_lab(*args); }};
 }
 

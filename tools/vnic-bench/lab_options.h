@@ -19,6 +19,7 @@ struct LabArgs {
   std::string name = "vnic-bench";
   std::string idle_duration = "10";
   std::string port = "7700";
+  std::string rounds = "1";
   bool json = false;
 };
 
@@ -33,6 +34,7 @@ struct LabPlan {
   std::string name;  // namespaces NAME-a and NAME-b, /run/NAME, /var/tmp/NAME
   std::chrono::nanoseconds idle_duration{};
   uint16_t port = 0;
+  unsigned rounds = 1;  // each path measured this many times, interleaved
   bool json = false;
 };
 

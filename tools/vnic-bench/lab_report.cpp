@@ -78,11 +78,11 @@ ordered_json compute_ratios(const ordered_json& end) {
   return ratios;
 }
 
-void append_intervals(ordered_json& intervals, std::string_view path, const ordered_json& results) {
+void append_intervals(ordered_json& intervals, std::string_view path, const ordered_json& results, unsigned round) {
   for (const auto& [test, figures] : results.items()) {
     ordered_json copy = figures;
     copy.erase("histogram");
-    intervals.push_back({{"path", path}, {"test", test}, {"figures", copy}});
+    intervals.push_back({{"round", round}, {"path", path}, {"test", test}, {"figures", copy}});
   }
 }
 

@@ -1,11 +1,12 @@
 // The lab's JSON, laid out like iperf3's: {start, intervals, end, ratios}.
 //   start      host, kernel, CPUs, options, vnic configuration
-//   intervals  one record per finished test, in the order they ran: {path, test, figures}
-//   end        paths.{vnic, vnic_offload_off, veth, socat} (each {label, transport, results}),
-//              floor, idle, dead_detection, vnic_volume
+//   intervals  one record per finished test, in the order they ran: {round, path, test, figures}
+//   end        paths.{vnic, vnic_offload_off, veth, socat} (each {label, transport, results,
+//              rounds}), floor, idle, dead_detection, vnic_volume, round_order, ratios_by_round
 //   ratios     METRIC.{vs_veth, vs_socat[, vs_floor]} for vnic with offloads on, and the same under
 //              ratios.offload_off; each is vnic's figure / the other path's, null when either is
-//              missing.
+//              missing. With several rounds: results are medians over the rounds and each ratio is
+//              the median of the rounds' own ratios (lab_rounds.h).
 #pragma once
 
 #include <optional>
@@ -36,8 +37,9 @@ nlohmann::ordered_json ratio_of(std::optional<double> subject, std::optional<dou
 // From end (paths and floor): the top-level ratios object.
 nlohmann::ordered_json compute_ratios(const nlohmann::ordered_json& end);
 
-// The intervals of one path, from its client report: {path, test, figures} per test, figures
-// without the histogram (the CDF data stays in end).
-void append_intervals(nlohmann::ordered_json& intervals, std::string_view path, const nlohmann::ordered_json& results);
+// The intervals of one path in one round (1-based), from its client report: {round, path, test,
+// figures} per test, figures without the histogram (the CDF data stays in end).
+void append_intervals(nlohmann::ordered_json& intervals, std::string_view path, const nlohmann::ordered_json& results,
+                      unsigned round);
 
 }  // namespace vnic_bench

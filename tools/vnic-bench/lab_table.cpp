@@ -90,9 +90,15 @@ std::string dead_line(const ordered_json& report) {
 }  // namespace
 
 std::string format_lab_table(const ordered_json& report) {
+  auto rounds = number_at(report, "/start/options/rounds");
+  std::string rounds_note =
+      rounds && *rounds > 1
+          ? fmt::format("; medians of {} interleaved rounds, each ratio the median of the rounds' own ratios",
+                        format_count(rounds))
+          : "";
   std::string out =
-      fmt::format("vnic-bench lab: {} s per test; {}, {} CPUs; load average {} at the start\n\n",
-                  at(report, "/start/options/duration_s"), text_at(report, "/start/kernel"),
+      fmt::format("vnic-bench lab: {} s per test{}; {}, {} CPUs; load average {} at the start\n\n",
+                  at(report, "/start/options/duration_s"), rounds_note, text_at(report, "/start/kernel"),
                   format_count(number_at(report, "/start/cpu_count")), text_at(report, "/start/load_average", "?"));
   out += paths_table(report);
   out += "\n";

@@ -19,6 +19,11 @@ void RttHistogram::record(uint64_t nanoseconds) {
   ++count_;
 }
 
+void RttHistogram::merge(const RttHistogram& other) {
+  for (const auto& [index, n] : other.buckets_) buckets_[index] += n;
+  count_ += other.count_;
+}
+
 nlohmann::ordered_json RttHistogram::to_json() const {
   nlohmann::ordered_json upper = nlohmann::ordered_json::array();
   nlohmann::ordered_json counts = nlohmann::ordered_json::array();

@@ -18,6 +18,8 @@ class RttHistogram {
   static constexpr int kBucketsPerDecade = 200;
 
   void record(uint64_t nanoseconds);
+  // Adds every sample of `other` (the rounds of one path become one distribution).
+  void merge(const RttHistogram& other);
   uint64_t count() const { return count_; }
 
   // {"buckets_per_decade": 200, "upper_us": [...], "counts": [...]}, ascending.
