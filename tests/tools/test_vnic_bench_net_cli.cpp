@@ -20,14 +20,11 @@
 #include "tests/tools/support/background_process.h"
 #include "tests/tools/support/scratch_dir.h"
 #include "tests/tools/support/subprocess.h"
+#include "tests/tools/support/tools_under_test.h"
 
-using tools_test::is_one_line;
-using tools_test::ProcessResult;
-using tools_test::run_process;
+using namespace tools_test;
 
 namespace {
-
-ProcessResult vnic_bench(const std::vector<std::string>& args) { return run_process(VNIC_BENCH_PATH, args); }
 
 // A port pair (P for requests, P + 1 for iperf3) unlikely to be in use by a concurrent test.
 uint16_t random_port() {

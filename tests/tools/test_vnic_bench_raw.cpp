@@ -8,20 +8,9 @@
 
 #include "tests/tools/support/scratch_dir.h"
 #include "tests/tools/support/subprocess.h"
+#include "tests/tools/support/tools_under_test.h"
 
-using tools_test::is_one_line;
-using tools_test::ProcessResult;
-using tools_test::read_file;
-using tools_test::run_process;
-
-namespace {
-
-constexpr size_t kMiB = 1 << 20;
-
-ProcessResult vnic_bench(const std::vector<std::string>& args) { return run_process(VNIC_BENCH_PATH, args); }
-ProcessResult vnicctl(const std::vector<std::string>& args) { return run_process(VNICCTL_PATH, args); }
-
-}  // namespace
+using namespace tools_test;
 
 TEST_CASE("vnic-bench raw --frames --json delivers every frame and prints only JSON", "[vnic-bench]") {
   tools_test::ScratchDir dir;

@@ -6,17 +6,11 @@
 
 #include "tests/tools/support/scratch_dir.h"
 #include "tests/tools/support/subprocess.h"
+#include "tests/tools/support/tools_under_test.h"
 
-using tools_test::is_one_line;
-using tools_test::ProcessResult;
-using tools_test::read_file;
-using tools_test::run_process;
+using namespace tools_test;
 
 namespace {
-
-constexpr size_t kMiB = 1 << 20;
-
-ProcessResult vnicctl(const std::vector<std::string>& args) { return run_process(VNICCTL_PATH, args); }
 
 // The uuid in format's summary line ("... uuid XXXXXXXX-..., block size ...").
 std::string uuid_in(const std::string& summary) {

@@ -10,17 +10,11 @@
 
 #include "tests/tools/support/scratch_dir.h"
 #include "tests/tools/support/subprocess.h"
+#include "tests/tools/support/tools_under_test.h"
 
-using tools_test::is_one_line;
-using tools_test::ProcessResult;
-using tools_test::read_file;
-using tools_test::run_process;
+using namespace tools_test;
 
 namespace {
-
-constexpr size_t kMiB = 1 << 20;
-
-ProcessResult vnicctl(const std::vector<std::string>& args) { return run_process(VNICCTL_PATH, args); }
 
 void check_refused(const std::string& volume, const std::string& why) {
   bool existed = tools_test::file_exists(volume);

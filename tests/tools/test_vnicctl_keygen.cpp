@@ -8,14 +8,11 @@
 
 #include "tests/tools/support/scratch_dir.h"
 #include "tests/tools/support/subprocess.h"
+#include "tests/tools/support/tools_under_test.h"
 
-using tools_test::is_one_line;
-using tools_test::ProcessResult;
-using tools_test::run_process;
+using namespace tools_test;
 
 namespace {
-
-ProcessResult vnicctl(const std::vector<std::string>& args) { return run_process(VNICCTL_PATH, args); }
 
 std::string contents(const std::string& path) {
   auto bytes = tools_test::read_file(path);
