@@ -59,13 +59,9 @@ ordered_json median_of_rounds(const std::vector<ordered_json>& rounds) {
 }
 
 ordered_json ratios_over_rounds(const std::vector<ordered_json>& round_ends) {
-  ordered_json by_round = ordered_json::array();
   std::vector<ordered_json> each;
-  for (const ordered_json& end : round_ends) {
-    each.push_back(compute_ratios(end));
-    by_round.push_back(each.back());
-  }
-  return {{"by_round", by_round}, {"median", median_of_rounds(each)}};
+  for (const ordered_json& end : round_ends) each.push_back(compute_ratios(end));
+  return {{"by_round", each}, {"median", median_of_rounds(each)}};
 }
 
 }  // namespace vnic_bench
