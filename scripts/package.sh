@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the DEB and RPM packages from a release build into build/packages/.
-# Usage: sudo scripts/package.sh
+# Usage (as root): scripts/package.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
