@@ -15,11 +15,10 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
-#include "tests/tools/support/background_process.h"
 #include "tests/tools/support/scratch_dir.h"
-#include "tests/tools/support/subprocess.h"
 #include "tests/tools/support/tools_under_test.h"
 
 using namespace tools_test;
@@ -49,12 +48,31 @@ std::vector<pid_t> processes_with(const std::string& needle) {
   return found;
 }
 
-void check_refused(const ProcessResult& result, int exit_code) {
+void check_refused(const vnic_tools::CapturedRun& result, int exit_code) {
   INFO(result.describe());
   CHECK(result.exit_code == exit_code);
   CHECK(result.out.empty());
   CHECK(is_one_line(result.err));
   CHECK(result.err.rfind("vnic-bench: ", 0) == 0);
+}
+
+// The whole of a log file, or "" before it exists.
+std::string text_of(const std::string& path) {
+  if (!tools_test::file_exists(path)) return "";
+  auto bytes = tools_test::read_file(path);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// Waits until `child`'s log holds `text`; false after `timeout` or once the child exited.
+bool wait_for_output(vnic_tools::ChildProcess& child, const std::string& log_path, const std::string& text,
+                     std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (text_of(log_path).find(text) != std::string::npos) return true;
+    if (child.exited()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 }  // namespace
@@ -97,7 +115,7 @@ TEST_CASE("vnic-bench server, client, ping and lab refuse bad input with one lin
 TEST_CASE("vnic-bench ping and client say clearly when no server answers", "[vnic-bench][cli]") {
   uint16_t port = random_port();
   SECTION("nothing listens on the port") {
-    ProcessResult result =
+    vnic_tools::CapturedRun result =
         vnic_bench({"ping", "127.0.0.1", "--port", std::to_string(port), "--connect-timeout", "0.5"});
     check_refused(result, 1);
     CHECK_THAT(result.err, Catch::Contains("127.0.0.1:" + std::to_string(port)) &&
@@ -105,13 +123,13 @@ TEST_CASE("vnic-bench ping and client say clearly when no server answers", "[vni
   }
   SECTION("an address nobody answers for (TEST-NET-1)") {
     auto start = std::chrono::steady_clock::now();
-    ProcessResult result = vnic_bench({"client", "192.0.2.1", "--connect-timeout", "1", "--duration", "1"});
+    vnic_tools::CapturedRun result = vnic_bench({"client", "192.0.2.1", "--connect-timeout", "1", "--duration", "1"});
     check_refused(result, 1);
     CHECK_THAT(result.err, Catch::Contains("192.0.2.1"));
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
   }
   SECTION("a name that does not resolve") {
-    ProcessResult result = vnic_bench({"ping", "no-such-host.invalid", "--connect-timeout", "0.5"});
+    vnic_tools::CapturedRun result = vnic_bench({"ping", "no-such-host.invalid", "--connect-timeout", "0.5"});
     check_refused(result, 1);
     CHECK_THAT(result.err, Catch::Contains("no-such-host.invalid: cannot resolve"));
   }
@@ -123,29 +141,14 @@ TEST_CASE("vnic-bench lab needs root and says so before touching anything", "[vn
     return;
   }
   // As root, run it as nobody.
-  int out_pipe[2];
-  REQUIRE(::pipe(out_pipe) == 0);
-  pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::dup2(out_pipe[1], STDERR_FILENO);
-    ::close(out_pipe[0]);
-    if (::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(99);
-    ::execl(VNIC_BENCH_PATH, VNIC_BENCH_PATH, "lab", "--duration", "1", "--name", "bench-unit-noroot", nullptr);
-    ::_exit(127);
-  }
-  ::close(out_pipe[1]);
-  std::string err;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(out_pipe[0], buffer, sizeof(buffer))) > 0;) err.append(buffer, static_cast<size_t>(n));
-  ::close(out_pipe[0]);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  INFO(err);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(is_one_line(err));
-  CHECK_THAT(err, Catch::Contains("must run as root"));
+  vnic_tools::CaptureOptions as_nobody;
+  as_nobody.credentials = vnic_tools::ChildCredentials{65534, 65534};
+  vnic_tools::CapturedRun result =
+      vnic_tools::run_captured({VNIC_BENCH_PATH, "lab", "--duration", "1", "--name", "bench-unit-noroot"}, as_nobody);
+  INFO(result.describe());
+  CHECK(result.exit_code == 1);
+  CHECK(is_one_line(result.err));
+  CHECK_THAT(result.err, Catch::Contains("must run as root"));
   CHECK_FALSE(tools_test::file_exists("/run/bench-unit-noroot"));
   CHECK_FALSE(tools_test::file_exists("/run/netns/bench-unit-noroot-a"));
 }
@@ -153,16 +156,20 @@ TEST_CASE("vnic-bench lab needs root and says so before touching anything", "[vn
 TEST_CASE("vnic-bench server answers ping and client over loopback, and stops cleanly", "[vnic-bench][loopback]") {
   tools_test::ScratchDir dir;
   uint16_t port = random_port();
-  std::string log = dir.path("server.log");
-  auto server = std::make_unique<tools_test::BackgroundProcess>(
-      VNIC_BENCH_PATH, std::vector<std::string>{"server", "--bind", "127.0.0.1", "--port", std::to_string(port)}, log);
-  INFO(server->log());
-  REQUIRE(server->wait_for_output("ready", std::chrono::seconds(15)));
+  vnic_tools::ChildOptions logged;
+  logged.out = vnic_tools::ChildOutput::file;
+  logged.err = vnic_tools::ChildOutput::file;
+  logged.output_file = dir.path("server.log");
+  auto server = vnic_tools::ChildProcess::spawn(
+      {VNIC_BENCH_PATH, "server", "--bind", "127.0.0.1", "--port", std::to_string(port)}, logged);
+  auto log = [&] { return text_of(logged.output_file); };
+  INFO(log());
+  REQUIRE(wait_for_output(server, logged.output_file, "ready", std::chrono::seconds(15)));
   std::string iperf_port = std::to_string(port + 1);
   REQUIRE(processes_with("iperf3 --server --port " + iperf_port).size() == 1);
 
   SECTION("ping records exactly --count round trips, with percentiles and a histogram") {
-    ProcessResult result =
+    vnic_tools::CapturedRun result =
         vnic_bench({"ping", "127.0.0.1", "--port", std::to_string(port), "--count", "500", "--json"});
     INFO(result.describe());
     REQUIRE(result.exit_code == 0);
@@ -180,14 +187,14 @@ TEST_CASE("vnic-bench server answers ping and client over loopback, and stops cl
     for (const auto& n : report.at("histogram").at("counts")) histogram_count += n.get<uint64_t>();
     CHECK(histogram_count == rtt.at("count").get<uint64_t>());
 
-    ProcessResult text = vnic_bench({"ping", "127.0.0.1", "--port", std::to_string(port), "--count", "50"});
+    vnic_tools::CapturedRun text = vnic_bench({"ping", "127.0.0.1", "--port", std::to_string(port), "--count", "50"});
     INFO(text.describe());
     CHECK(text.exit_code == 0);
     CHECK_THAT(text.out, Catch::Contains("p99.9"));
   }
   SECTION("client runs every test and reports the transport's CPU") {
-    ProcessResult result = vnic_bench({"client", "127.0.0.1", "--port", std::to_string(port), "--duration", "1",
-                                       "--json", "--transport-pid", std::to_string(server->pid())});
+    vnic_tools::CapturedRun result = vnic_bench({"client", "127.0.0.1", "--port", std::to_string(port), "--duration", "1",
+                                       "--json", "--transport-pid", std::to_string(server.pid())});
     INFO(result.describe());
     REQUIRE(result.exit_code == 0);
     auto report = nlohmann::json::parse(result.out);  // throws on anything but JSON
@@ -208,10 +215,11 @@ TEST_CASE("vnic-bench server answers ping and client over loopback, and stops cl
     CHECK(r.at("rr_load").at("load_gbit_per_s").get<double>() > 0);
   }
 
-  int status = server->stop(SIGTERM, std::chrono::seconds(10));
-  INFO(server->log());
-  CHECK(status == 0);
-  CHECK_THAT(server->log(), Catch::Contains("stopped"));
+  server.send_signal(SIGTERM);
+  CHECK(server.wait_for(std::chrono::seconds(10)));
+  INFO(log());
+  CHECK(server.exit_code() == 0);
+  CHECK_THAT(log(), Catch::Contains("stopped"));
   // Its iperf3 went with it.
   for (int i = 0; i < 100 && !processes_with("iperf3 --server --port " + iperf_port).empty(); ++i) ::usleep(20000);
   CHECK(processes_with("iperf3 --server --port " + iperf_port).empty());

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "tests/tools/support/scratch_dir.h"
-#include "tests/tools/support/subprocess.h"
 #include "tests/tools/support/tools_under_test.h"
 
 using namespace tools_test;
@@ -20,7 +19,7 @@ TEST_CASE("vnic-bench raw --frames --json delivers every frame and prints only J
   // --when-ring-full wait: the writer drops only once a fresh acknowledgement says the ring is
   // full, which a reader that falls a whole 16 MiB ring behind (a slow disk) would; holding the
   // frames instead makes "every frame arrives" a property of the transport, not of disk timing.
-  ProcessResult result = vnic_bench({"raw", "--volume", volume, "--block-size", "64K", "--frames", "20000", "--json",
+  vnic_tools::CapturedRun result = vnic_bench({"raw", "--volume", volume, "--block-size", "64K", "--frames", "20000", "--json",
                                      "--ceiling-duration", "0.5", "--when-ring-full", "wait"});
   INFO(result.describe());
   REQUIRE(result.exit_code == 0);
@@ -70,7 +69,7 @@ TEST_CASE("vnic-bench raw formats a blank volume and refuses a foreign one", "[v
   tools_test::ScratchDir dir;
 
   SECTION("a missing volume") {
-    ProcessResult result = vnic_bench({"raw", "--volume", dir.path("missing.vol"), "--frames", "10"});
+    vnic_tools::CapturedRun result = vnic_bench({"raw", "--volume", dir.path("missing.vol"), "--frames", "10"});
     INFO(result.describe());
     CHECK(result.exit_code == 1);
     CHECK(is_one_line(result.err));
@@ -79,7 +78,7 @@ TEST_CASE("vnic-bench raw formats a blank volume and refuses a foreign one", "[v
   SECTION("a blank volume is formatted with the asked block size") {
     std::string volume = dir.path("blank.vol");
     tools_test::write_file(volume, std::vector<char>(4 * kMiB, 0));
-    ProcessResult result = vnic_bench({"raw", "--volume", volume, "--block-size", "16K", "--frames", "2000", "--json",
+    vnic_tools::CapturedRun result = vnic_bench({"raw", "--volume", volume, "--block-size", "16K", "--frames", "2000", "--json",
                                        "--ceiling-duration", "0.2", "--when-ring-full", "wait"});
     INFO(result.describe());
     REQUIRE(result.exit_code == 0);
@@ -92,7 +91,7 @@ TEST_CASE("vnic-bench raw formats a blank volume and refuses a foreign one", "[v
     std::string volume = dir.path("foreign.vol");
     std::vector<char> original = tools_test::random_bytes(4 * kMiB, 11);
     tools_test::write_file(volume, original);
-    ProcessResult result = vnic_bench({"raw", "--volume", volume, "--frames", "10"});
+    vnic_tools::CapturedRun result = vnic_bench({"raw", "--volume", volume, "--frames", "10"});
     INFO(result.describe());
     CHECK(result.exit_code == 1);
     CHECK(result.out.empty());
@@ -104,7 +103,7 @@ TEST_CASE("vnic-bench raw formats a blank volume and refuses a foreign one", "[v
     std::string volume = dir.path("other.vol");
     REQUIRE(vnicctl({"format", volume, "--size", "4M", "--block-size", "4K"}).exit_code == 0);
     std::vector<char> original = read_file(volume);
-    ProcessResult result = vnic_bench({"raw", "--volume", volume, "--block-size", "64K", "--frames", "10"});
+    vnic_tools::CapturedRun result = vnic_bench({"raw", "--volume", volume, "--block-size", "64K", "--frames", "10"});
     INFO(result.describe());
     CHECK(result.exit_code == 1);
     CHECK(is_one_line(result.err));
@@ -123,7 +122,7 @@ TEST_CASE("vnic-bench usage errors exit 2 with one line", "[vnic-bench]") {
                                              {"raw", "--volume", "/var/tmp/x.vol", "--when-ring-full", "sometimes"},
                                              {"raw", "--volume", "/var/tmp/x.vol", "--rounds", "0"},
                                              {"raw", "--volume", "/var/tmp/x.vol", "--max-read", "1K"}}) {
-    ProcessResult result = vnic_bench(args);
+    vnic_tools::CapturedRun result = vnic_bench(args);
     INFO(result.describe());
     CHECK(result.exit_code == 2);
     CHECK(is_one_line(result.err));

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "tests/tools/support/scratch_dir.h"
-#include "tests/tools/support/subprocess.h"
 #include "tests/tools/support/tools_under_test.h"
 
 using namespace tools_test;
@@ -24,7 +23,7 @@ TEST_CASE("format creates a volume and inspect --json shows what it wrote", "[vn
   tools_test::ScratchDir dir;
   std::string volume = dir.path("new.vol");
 
-  ProcessResult format = vnicctl({"format", volume, "--size", "16M", "--block-size", "64K", "--label", "tools-test"});
+  vnic_tools::CapturedRun format = vnicctl({"format", volume, "--size", "16M", "--block-size", "64K", "--label", "tools-test"});
   INFO(format.describe());
   REQUIRE(format.exit_code == 0);
   CHECK(is_one_line(format.out));
@@ -33,7 +32,7 @@ TEST_CASE("format creates a volume and inspect --json shows what it wrote", "[vn
   std::string uuid = uuid_in(format.out);
   CHECK(uuid.size() == 36);
 
-  ProcessResult inspect = vnicctl({"inspect", volume, "--json"});
+  vnic_tools::CapturedRun inspect = vnicctl({"inspect", volume, "--json"});
   INFO(inspect.describe());
   REQUIRE(inspect.exit_code == 0);
   CHECK(inspect.err.empty());
@@ -56,7 +55,7 @@ TEST_CASE("format creates a volume and inspect --json shows what it wrote", "[vn
 TEST_CASE("format honours --slots and --ring-blocks", "[vnicctl][format]") {
   tools_test::ScratchDir dir;
   std::string volume = dir.path("slots.vol");
-  ProcessResult format =
+  vnic_tools::CapturedRun format =
       vnicctl({"format", volume, "--size", "8M", "--block-size", "4K", "--slots", "3", "--ring-blocks", "100"});
   INFO(format.describe());
   REQUIRE(format.exit_code == 0);
@@ -73,7 +72,7 @@ TEST_CASE("format refuses a file with data in its first MiB and leaves it unchan
   original[700 * 1024] = 42;  // one byte of someone's data, deep in the first MiB
   tools_test::write_file(volume, original);
 
-  ProcessResult result = vnicctl({"format", volume, "--block-size", "64K"});
+  vnic_tools::CapturedRun result = vnicctl({"format", volume, "--block-size", "64K"});
   INFO(result.describe());
   CHECK(result.exit_code == 1);
   CHECK(result.out.empty());
@@ -83,14 +82,14 @@ TEST_CASE("format refuses a file with data in its first MiB and leaves it unchan
   CHECK(read_file(volume) == original);
 
   SECTION("also when --size would have grown it: the growth is undone") {
-    ProcessResult grown = vnicctl({"format", volume, "--block-size", "64K", "--size", "16M"});
+    vnic_tools::CapturedRun grown = vnicctl({"format", volume, "--block-size", "64K", "--size", "16M"});
     INFO(grown.describe());
     CHECK(grown.exit_code == 1);
     CHECK(is_one_line(grown.err));
     CHECK(read_file(volume) == original);
   }
   SECTION("--force overwrites it") {
-    ProcessResult forced = vnicctl({"format", volume, "--block-size", "64K", "--force"});
+    vnic_tools::CapturedRun forced = vnicctl({"format", volume, "--block-size", "64K", "--force"});
     INFO(forced.describe());
     CHECK(forced.exit_code == 0);
     CHECK(vnicctl({"inspect", volume}).exit_code == 0);
@@ -100,18 +99,18 @@ TEST_CASE("format refuses a file with data in its first MiB and leaves it unchan
 TEST_CASE("format refuses a vnic volume without --force", "[vnicctl][format]") {
   tools_test::ScratchDir dir;
   std::string volume = dir.path("vnic.vol");
-  ProcessResult first = vnicctl({"format", volume, "--size", "4M", "--block-size", "64K"});
+  vnic_tools::CapturedRun first = vnicctl({"format", volume, "--size", "4M", "--block-size", "64K"});
   REQUIRE(first.exit_code == 0);
   std::vector<char> formatted = read_file(volume);
 
-  ProcessResult again = vnicctl({"format", volume, "--block-size", "4K"});
+  vnic_tools::CapturedRun again = vnicctl({"format", volume, "--block-size", "4K"});
   INFO(again.describe());
   CHECK(again.exit_code == 1);
   CHECK(is_one_line(again.err));
   CHECK_THAT(again.err, Catch::Contains(volume) && Catch::Contains("vnic volume") && Catch::Contains("--force"));
   CHECK(read_file(volume) == formatted);
 
-  ProcessResult forced = vnicctl({"format", volume, "--block-size", "4K", "--force"});
+  vnic_tools::CapturedRun forced = vnicctl({"format", volume, "--block-size", "4K", "--force"});
   INFO(forced.describe());
   CHECK(forced.exit_code == 0);
   CHECK(uuid_in(forced.out) != uuid_in(first.out));
@@ -125,14 +124,14 @@ TEST_CASE("format rejects a bad block size with one line and touches nothing", "
   std::string missing = dir.path("missing.vol");
 
   for (std::string size : {"3000", "2M", "64X", "0"}) {
-    ProcessResult result = vnicctl({"format", volume, "--block-size", size});
+    vnic_tools::CapturedRun result = vnicctl({"format", volume, "--block-size", size});
     INFO(size << ": " << result.describe());
     CHECK(result.exit_code == 2);
     CHECK(is_one_line(result.err));
     CHECK_THAT(result.err, Catch::Contains("--block-size") && Catch::Contains(volume));
     CHECK(read_file(volume) == zeros);
 
-    ProcessResult create = vnicctl({"format", missing, "--block-size", size, "--size", "4M"});
+    vnic_tools::CapturedRun create = vnicctl({"format", missing, "--block-size", size, "--size", "4M"});
     CHECK(create.exit_code == 2);
     CHECK_FALSE(tools_test::file_exists(missing));
   }
@@ -143,7 +142,7 @@ TEST_CASE("format --size creates, grows, never shrinks, and cleans up after a fa
 
   SECTION("a missing volume without --size is an error that says how to create it") {
     std::string missing = dir.path("missing.vol");
-    ProcessResult result = vnicctl({"format", missing, "--block-size", "64K"});
+    vnic_tools::CapturedRun result = vnicctl({"format", missing, "--block-size", "64K"});
     CHECK(result.exit_code == 1);
     CHECK(is_one_line(result.err));
     CHECK_THAT(result.err, Catch::Contains("no such file") && Catch::Contains("--size"));
@@ -151,7 +150,7 @@ TEST_CASE("format --size creates, grows, never shrinks, and cleans up after a fa
   }
   SECTION("a created file is removed when the format fails") {
     std::string small = dir.path("small.vol");
-    ProcessResult result = vnicctl({"format", small, "--block-size", "64K", "--size", "128K"});
+    vnic_tools::CapturedRun result = vnicctl({"format", small, "--block-size", "64K", "--size", "128K"});
     INFO(result.describe());
     CHECK(result.exit_code == 1);
     CHECK(is_one_line(result.err));
@@ -161,7 +160,7 @@ TEST_CASE("format --size creates, grows, never shrinks, and cleans up after a fa
   SECTION("a smaller blank file is grown") {
     std::string grow = dir.path("grow.vol");
     tools_test::write_file(grow, std::vector<char>(kMiB, 0));
-    ProcessResult result = vnicctl({"format", grow, "--block-size", "64K", "--size", "8M"});
+    vnic_tools::CapturedRun result = vnicctl({"format", grow, "--block-size", "64K", "--size", "8M"});
     INFO(result.describe());
     CHECK(result.exit_code == 0);
     CHECK(tools_test::file_size(grow) == 8 * kMiB);
@@ -170,7 +169,7 @@ TEST_CASE("format --size creates, grows, never shrinks, and cleans up after a fa
     std::string big = dir.path("big.vol");
     std::vector<char> zeros(8 * kMiB, 0);
     tools_test::write_file(big, zeros);
-    ProcessResult result = vnicctl({"format", big, "--block-size", "64K", "--size", "4M"});
+    vnic_tools::CapturedRun result = vnicctl({"format", big, "--block-size", "64K", "--size", "4M"});
     INFO(result.describe());
     CHECK(result.exit_code == 1);
     CHECK(is_one_line(result.err));
@@ -187,13 +186,13 @@ TEST_CASE("vnicctl usage errors exit 2 with one line", "[vnicctl]") {
                                              {"format", "/var/tmp/x.vol", "--block-size", "64K", "--bogus"},
                                              {"format", "/var/tmp/x.vol", "--block-size", "64K", "--slots", "65"},
                                              {"inspect", "/var/tmp/x.vol", "--blocks", "-1"}}) {
-    ProcessResult result = vnicctl(args);
+    vnic_tools::CapturedRun result = vnicctl(args);
     INFO(result.describe());
     CHECK(result.exit_code == 2);
     CHECK(is_one_line(result.err));
     CHECK(result.err.rfind("vnicctl: ", 0) == 0);
   }
-  ProcessResult help = vnicctl({"format", "--help"});
+  vnic_tools::CapturedRun help = vnicctl({"format", "--help"});
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("--size") && Catch::Contains("--force"));
 }

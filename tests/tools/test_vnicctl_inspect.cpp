@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "tests/tools/support/scratch_dir.h"
-#include "tests/tools/support/subprocess.h"
 #include "tests/tools/support/tools_under_test.h"
 
 using namespace tools_test;
@@ -23,7 +22,7 @@ void check_refused(const std::string& volume, const std::string& why) {
   for (bool json : {false, true}) {
     std::vector<std::string> args{"inspect", volume};
     if (json) args.push_back("--json");
-    ProcessResult result = vnicctl(args);
+    vnic_tools::CapturedRun result = vnicctl(args);
     INFO(result.describe());
     CHECK(result.exit_code == 1);
     CHECK(result.out.empty());
@@ -73,7 +72,7 @@ TEST_CASE("inspect never writes to the volume", "[vnicctl][inspect]") {
   struct stat st_before {};
   ::stat(volume.c_str(), &st_before);
 
-  ProcessResult text = vnicctl({"inspect", volume, "--blocks", "100"});
+  vnic_tools::CapturedRun text = vnicctl({"inspect", volume, "--blocks", "100"});
   INFO(text.describe());
   CHECK(text.exit_code == 0);
   CHECK_THAT(text.out, Catch::Contains("slot 0") && Catch::Contains("empty"));

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "tests/tools/support/scratch_dir.h"
-#include "tests/tools/support/subprocess.h"
 #include "tests/tools/support/tools_under_test.h"
 
 using namespace tools_test;
@@ -47,7 +46,7 @@ bool names_key_id(const std::string& line) {
 TEST_CASE("keygen writes a new random key of mode 0600 and says its id", "[vnicctl][keygen]") {
   tools_test::ScratchDir dir;
   std::string first = dir.path("first.key"), second = dir.path("second.key");
-  ProcessResult made = vnicctl({"keygen", first});
+  vnic_tools::CapturedRun made = vnicctl({"keygen", first});
   INFO(made.describe());
   REQUIRE(made.exit_code == 0);
   CHECK(is_one_line(made.out));
@@ -64,13 +63,13 @@ TEST_CASE("keygen never replaces a key without --force", "[vnicctl][keygen]") {
   std::string key = dir.path("k");
   REQUIRE(vnicctl({"keygen", key}).exit_code == 0);
   std::string original = contents(key);
-  ProcessResult again = vnicctl({"keygen", key});
+  vnic_tools::CapturedRun again = vnicctl({"keygen", key});
   INFO(again.describe());
   CHECK(again.exit_code == 1);
   CHECK(is_one_line(again.err));
   CHECK(again.err.find("already exists") != std::string::npos);
   CHECK(contents(key) == original);
-  ProcessResult forced = vnicctl({"keygen", key, "--force"});
+  vnic_tools::CapturedRun forced = vnicctl({"keygen", key, "--force"});
   INFO(forced.describe());
   CHECK(forced.exit_code == 0);
   CHECK(contents(key) != original);
@@ -81,7 +80,7 @@ TEST_CASE("keygen never replaces a key without --force", "[vnicctl][keygen]") {
 TEST_CASE("keygen into a directory that does not exist fails with one line and no file", "[vnicctl][keygen]") {
   tools_test::ScratchDir dir;
   std::string key = dir.path("missing/k");
-  ProcessResult result = vnicctl({"keygen", key});
+  vnic_tools::CapturedRun result = vnicctl({"keygen", key});
   INFO(result.describe());
   CHECK(result.exit_code == 1);
   CHECK(is_one_line(result.err));

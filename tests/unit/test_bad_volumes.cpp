@@ -11,6 +11,7 @@
 #include "blockxport/crc32c.h"
 #include "blockxport/link.h"
 #include "blockxport/le.h"
+#include "tests/support/skip.h"
 #include "transport_rig.h"
 
 using namespace blockxport;
@@ -107,8 +108,7 @@ TEST_CASE("bad send volumes are refused with a clear error and left unchanged", 
   SECTION("read-only") {
     // Root ignores file modes, so make the file immutable instead.
     if (std::system(("chattr +i " + send.path() + " 2>/dev/null").c_str()) != 0) {
-      WARN("skipped: chattr +i is not supported on " << send.path());
-      return;
+      VNIC_SKIP("chattr +i is not supported on " << send.path());
     }
     Bytes before = file_bytes(send.path());
     CHECK_THROWS_WITH(Link::open(options), Catch::Contains(send.path()));
@@ -157,10 +157,7 @@ TEST_CASE("format refuses what it must not overwrite or cannot hold a ring", "[v
 }
 
 TEST_CASE("a loop device works as a volume", "[volume]") {
-  if (auto reason = LoopDevice::unavailable_reason()) {
-    WARN("skipped: " << *reason);
-    return;
-  }
+  if (auto reason = LoopDevice::unavailable_reason()) VNIC_SKIP(*reason);
   TempFile backing(8 << 20, "loop");
   LoopDevice loop(backing.path(), 4096);
   FormatOptions format;

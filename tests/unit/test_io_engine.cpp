@@ -25,7 +25,9 @@
 #include "blockxport/aligned_buffer.h"
 #include "blockxport/io_engine.h"
 #include "blockxport/volume.h"
+#include "tests/support/skip.h"
 #include "tests/support/temp_file.h"
+#include "tools/common/child_process.h"
 
 using blockxport::AlignedBuffer;
 using blockxport::EngineKind;
@@ -58,10 +60,11 @@ std::optional<std::string> engine_unavailable(EngineKind kind) {
 
 EngineKind each_engine() { return GENERATE(EngineKind::io_uring, EngineKind::libaio, EngineKind::sync); }
 
-// Either an engine of `kind`, or null after explaining why this environment lacks it.
+// Either an engine of `kind`, or null after reporting the test as skipped (tests/support/skip.h)
+// because this environment lacks it; the caller then returns.
 std::unique_ptr<IoEngine> engine_or_skip(EngineKind kind, EngineOptions options = {}) {
   if (auto reason = engine_unavailable(kind)) {
-    WARN("skipped " << blockxport::engine_kind_name(kind) << ": " << *reason);
+    vnic_test::report_skip(std::string(blockxport::engine_kind_name(kind)) + ": " + *reason);
     return nullptr;
   }
   auto engine = blockxport::make_io_engine(kind, options);
@@ -409,10 +412,7 @@ TEST_CASE("io_uring reap waits for an unfinished request only up to the timeout"
 TEST_CASE("engine round-trips a batch of blocks on a loop device", "[io_engine][loop]") {
   EngineKind kind = each_engine();
   INFO("engine " << blockxport::engine_kind_name(kind));
-  if (auto reason = vnic_test::LoopDevice::unavailable_reason()) {
-    WARN("skipped: " << *reason);
-    return;
-  }
+  if (auto reason = vnic_test::LoopDevice::unavailable_reason()) VNIC_SKIP(*reason);
   auto engine = engine_or_skip(kind);
   if (!engine) return;
   vnic_test::TempFile file(4 << 20, "loop");
@@ -485,33 +485,15 @@ std::string check_fallback_under_seccomp() {
 
 TEST_CASE("automatic falls back past engines the kernel refuses", "[io_engine]") {
   if (engine_unavailable(EngineKind::io_uring) || engine_unavailable(EngineKind::libaio)) {
-    WARN("skipped: needs io_uring and aio to start with");
-    return;
+    VNIC_SKIP("needs io_uring and aio to start with");
   }
-  int report[2];
-  REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
-  pid_t child = ::fork();
-  REQUIRE(child >= 0);
-  if (child == 0) {
-    ::close(report[0]);
-    std::string result;
-    try {
-      result = check_fallback_under_seccomp();
-    } catch (const std::exception& error) {
-      result = std::string("unexpected exception: ") + error.what();
-    }
-    ssize_t ignored = ::write(report[1], result.data(), result.size());
+  vnic_tools::ForkedRun run = vnic_tools::run_forked([](int out) {
+    std::string result = check_fallback_under_seccomp();
+    ssize_t ignored = ::write(out, result.data(), result.size());
     (void)ignored;
-    ::_exit(0);
-  }
-  ::close(report[1]);
-  std::string result;
-  char chunk[256];
-  for (ssize_t n; (n = ::read(report[0], chunk, sizeof(chunk))) > 0;) result.append(chunk, static_cast<size_t>(n));
-  ::close(report[0]);
-  int status = 0;
-  REQUIRE(::waitpid(child, &status, 0) == child);
-  CHECK(WIFEXITED(status));
+  });
+  CHECK(run.exit_code == 0);
+  std::string result = run.out;
   CHECK(result == "ok");
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "blockxport/aligned_buffer.h"
+#include "tests/support/skip.h"
 #include "tests/support/temp_file.h"
 
 using blockxport::AlignedBuffer;
@@ -128,9 +129,9 @@ TEST_CASE("an immutable file cannot be opened for writing", "[volume]") {
   bool made_immutable = ::ioctl(fd, FS_IOC_GETFLAGS, &attributes) == 0 &&
                         (attributes |= FS_IMMUTABLE_FL, ::ioctl(fd, FS_IOC_SETFLAGS, &attributes) == 0);
   if (!made_immutable) {
-    WARN("skipped: cannot set the immutable attribute: " << std::strerror(errno));
+    const int error = errno;
     ::close(fd);
-    return;
+    VNIC_SKIP("cannot set the immutable attribute: " << std::strerror(error));
   }
   // Read-only opens must keep working; only the write open fails, and says why.
   std::string read_only_error = open_error(file.path(), kReadOnly);
@@ -191,10 +192,7 @@ TEST_CASE("a moved volume keeps its descriptor and the last owner closes it", "[
 }
 
 TEST_CASE("a loop device opens as a block device with its sector size", "[volume][loop]") {
-  if (auto reason = vnic_test::LoopDevice::unavailable_reason()) {
-    WARN("skipped: " << *reason);
-    return;
-  }
+  if (auto reason = vnic_test::LoopDevice::unavailable_reason()) VNIC_SKIP(*reason);
   uint32_t requested = GENERATE(0u, 4096u);
   INFO("loop block size " << requested);
   vnic_test::TempFile file(4 << 20, "loop");

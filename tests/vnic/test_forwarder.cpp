@@ -1,7 +1,7 @@
 #include "vnic/tap_device.h"
 #include "vnic/unique_fd.h"
 
-#include "tests/vnic/support/command.h"
+#include "tools/common/child_process.h"
 #include "tests/vnic/support/frame_forwarder.h"
 #include "tests/vnic/support/netns.h"
 #include "tests/vnic/support/tap_fixture.h"
@@ -55,11 +55,14 @@ struct ForwardedPair {
 };
 
 void check_ping(const ForwardedPair& pair) {
-  const vnic::test::CommandResult ping = vnic::test::run_command(
-      {"ip", "netns", "exec", pair.ns_a.name(), "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.77.2.2"}, 10s);
-  INFO(ping.output);
+  vnic_tools::CaptureOptions options;
+  options.timeout = 10s;
+  options.merge_stderr = true;
+  const vnic_tools::CapturedRun ping = vnic_tools::run_captured(
+      {"ip", "netns", "exec", pair.ns_a.name(), "ping", "-c", "3", "-i", "0.2", "-W", "2", "10.77.2.2"}, options);
+  INFO(ping.out);
   CHECK(ping.ok());
-  CHECK_THAT(ping.output, Catch::Contains("3 received"));
+  CHECK_THAT(ping.out, Catch::Contains("3 received"));
 }
 
 vnic::test::TcpTransferResult check_tcp_transfer(const ForwardedPair& pair) {

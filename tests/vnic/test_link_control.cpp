@@ -3,7 +3,7 @@
 #include "vnic/mac_address.h"
 #include "vnic/tap_device.h"
 
-#include "tests/vnic/support/command.h"
+#include "tools/common/child_process.h"
 #include "tests/vnic/support/netns.h"
 #include "tests/vnic/support/tap_fixture.h"
 
@@ -36,7 +36,7 @@ TEST_CASE("MTU is set and read back", "[vnic][link]") {
   nic.link.set_mtu(1500);
   CHECK(nic.link.mtu() == 1500);
   // What `ip` sees, not just what we think we set.
-  CHECK_THAT(vnic::test::run_checked({"ip", "-n", ns.name(), "link", "show", "vnicmtu0"}), Catch::Contains("mtu 1500"));
+  CHECK_THAT(vnic_tools::run_checked({"ip", "-n", ns.name(), "link", "show", "vnicmtu0"}), Catch::Contains("mtu 1500"));
   CHECK_THROWS_WITH(nic.link.set_mtu(70000), Catch::StartsWith("vnicmtu0: setting MTU to 70000: "));
   CHECK(nic.link.mtu() == 1500);
 }
@@ -48,7 +48,7 @@ TEST_CASE("MAC address is set and read back", "[vnic][link]") {
   const vnic::MacAddress mac = vnic::derive_local_mac("volume-uuid/slot-3");
   nic.link.set_mac(mac);
   CHECK(nic.link.mac() == mac);
-  CHECK_THAT(vnic::test::run_checked({"ip", "-n", ns.name(), "link", "show", "vnicmac0"}),
+  CHECK_THAT(vnic_tools::run_checked({"ip", "-n", ns.name(), "link", "show", "vnicmac0"}),
              Catch::Contains(mac.to_string()));
 }
 
@@ -65,7 +65,7 @@ TEST_CASE("IPv4 and IPv6 addresses are added, listed and removed", "[vnic][link]
   CHECK(nic.link.addresses(vnic::IpFamily::ipv4) == std::vector<std::string>{"10.77.3.1/24"});
   CHECK(contains(nic.link.addresses(vnic::IpFamily::ipv6), "fe80::a4d:1/64"));
   CHECK_FALSE(contains(nic.link.addresses(vnic::IpFamily::ipv6), "10.77.3.1/24"));
-  const std::string shown = vnic::test::run_checked({"ip", "-n", ns.name(), "addr", "show", "vnicaddr0"});
+  const std::string shown = vnic_tools::run_checked({"ip", "-n", ns.name(), "addr", "show", "vnicaddr0"});
   CHECK_THAT(shown, Catch::Contains("inet 10.77.3.1/24 brd 10.77.3.255"));
 
   CHECK_THROWS_WITH(nic.link.add_address("10.77.3.1/24"),

@@ -2,7 +2,7 @@
 #include "vnic/link_monitor.h"
 #include "vnic/tap_device.h"
 
-#include "tests/vnic/support/command.h"
+#include "tools/common/child_process.h"
 #include "tests/vnic/support/netns.h"
 #include "tests/vnic/support/tap_fixture.h"
 
@@ -68,7 +68,7 @@ TEST_CASE("the link monitor reports admin up/down, carrier, MTU and removal", "[
 
   std::vector<LinkEvent> seen;
   // Changes made by an admin, outside the daemon.
-  vnic::test::run_checked({"ip", "-n", ns.name(), "link", "set", "vnicmon0", "up"});
+  vnic_tools::run_checked({"ip", "-n", ns.name(), "link", "set", "vnicmon0", "up"});
   auto up = await_event(monitor, LinkEventKind::admin_up, seen);
   INFO("events: " << kinds(seen));
   REQUIRE(up);
@@ -83,14 +83,14 @@ TEST_CASE("the link monitor reports admin up/down, carrier, MTU and removal", "[
   CHECK(lower->state.carrier);
 
   seen.clear();
-  vnic::test::run_checked({"ip", "-n", ns.name(), "link", "set", "vnicmon0", "mtu", "9000"});
+  vnic_tools::run_checked({"ip", "-n", ns.name(), "link", "set", "vnicmon0", "mtu", "9000"});
   auto mtu = await_event(monitor, LinkEventKind::mtu_changed, seen);
   INFO("events: " << kinds(seen));
   REQUIRE(mtu);
   CHECK(mtu->state.mtu == 9000);
 
   seen.clear();
-  vnic::test::run_checked({"ip", "-n", ns.name(), "link", "set", "vnicmon0", "down"});
+  vnic_tools::run_checked({"ip", "-n", ns.name(), "link", "set", "vnicmon0", "down"});
   auto down = await_event(monitor, LinkEventKind::admin_down, seen);
   INFO("events: " << kinds(seen));
   REQUIRE(down);
@@ -152,7 +152,7 @@ TEST_CASE("an interface deleted under the daemon surfaces as an error and an eve
   ScopedNetns ns;
   auto nic = vnic::test::open_tap_in(ns.name(), TapOptions{.name = "vnicmon4"});
   LinkMonitor monitor = vnic::test::in_netns(ns.name(), [&] { return LinkMonitor(nic.tap.ifindex()); });
-  vnic::test::run_checked({"ip", "-n", ns.name(), "link", "del", "vnicmon4"});
+  vnic_tools::run_checked({"ip", "-n", ns.name(), "link", "del", "vnicmon4"});
 
   std::vector<LinkEvent> seen;
   CHECK(await_event(monitor, LinkEventKind::removed, seen));

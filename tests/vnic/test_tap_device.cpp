@@ -2,7 +2,7 @@
 #include "vnic/link_control.h"
 #include "vnic/tap_device.h"
 
-#include "tests/vnic/support/command.h"
+#include "tools/common/child_process.h"
 #include "tests/vnic/support/netns.h"
 #include "tests/vnic/support/tap_fixture.h"
 #include "tests/vnic/support/wait.h"
@@ -72,7 +72,7 @@ TEST_CASE("a TAP name already in use is a clear error", "[vnic][tap]") {
     CHECK(first.link.state().ifindex == first.tap.ifindex());
   }
   SECTION("taken by a veth") {
-    vnic::test::run_checked({"ip", "-n", ns.name(), "link", "add", "vnic0", "type", "veth", "peer", "name", "vnic0p"});
+    vnic_tools::run_checked({"ip", "-n", ns.name(), "link", "add", "vnic0", "type", "veth", "peer", "name", "vnic0p"});
     CHECK_THROWS_MATCHES(in_netns(ns.name(), [] { return TapDevice(TapOptions{.name = "vnic0"}); }), vnic::Error,
                          Catch::Matchers::Message("vnic0: interface name already in use"));
     CHECK(interface_exists(ns.name(), "vnic0p"));

@@ -9,7 +9,8 @@
 
 #include <fmt/format.h>
 
-#include "tools/vnic-bench/child_process.h"
+#include "tools/common/child_process.h"
+#include "tools/vnic-bench/stop_signal.h"
 
 namespace vnic_bench {
 namespace {
@@ -84,11 +85,12 @@ void plot_cdf_svg(const std::vector<CdfCurve>& curves, const std::string& svg_pa
   std::string script = dir + "/cdf.gp";
   write_text(data, cdf_data(curves));
   write_text(script, cdf_script(curves, data, svg_path, title));
-  CaptureOptions options;
+  vnic_tools::CaptureOptions options;
+  options.check_stop = throw_if_stopped;
   options.timeout = std::chrono::seconds(60);
-  CapturedRun run = run_captured({"gnuplot", script}, options);
+  vnic_tools::CapturedRun run = vnic_tools::run_captured({"gnuplot", script}, options);
   if (run.exit_code != 0)
-    throw std::runtime_error(fmt::format("gnuplot: {}", last_line(run.err).empty() ? "failed" : last_line(run.err)));
+    throw std::runtime_error(fmt::format("gnuplot: {}", vnic_tools::last_line(run.err).empty() ? "failed" : vnic_tools::last_line(run.err)));
 }
 
 }  // namespace vnic_bench

@@ -10,7 +10,8 @@
 #include <fmt/format.h>
 
 #include "tools/common/iso_time.h"
-#include "tools/vnic-bench/child_process.h"
+#include "tools/common/child_process.h"
+#include "tools/vnic-bench/stop_signal.h"
 
 namespace vnic_bench {
 namespace {
@@ -53,9 +54,10 @@ nlohmann::ordered_json host_info() {
 
 nlohmann::ordered_json program_version(const std::vector<std::string>& argv) {
   try {
-    CaptureOptions options;
+    vnic_tools::CaptureOptions options;
+    options.check_stop = throw_if_stopped;
     options.timeout = std::chrono::seconds(10);
-    CapturedRun run = run_captured(argv, options);
+    vnic_tools::CapturedRun run = vnic_tools::run_captured(argv, options);
     // The line that names the version (socat's is its second), else the first.
     std::istringstream text(run.out.empty() ? run.err : run.out);
     std::string line, first;

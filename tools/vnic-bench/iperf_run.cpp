@@ -27,11 +27,11 @@ std::chrono::nanoseconds run_limit(const IperfTest& test) {
   return std::chrono::seconds(whole_seconds(test.duration) + 30) + test.connect_timeout;
 }
 
-nlohmann::json parse_or_throw(const IperfTest& test, const CapturedRun& run) {
+nlohmann::json parse_or_throw(const IperfTest& test, const vnic_tools::CapturedRun& run) {
   try {
     return parse_iperf_output(run.out);
   } catch (const std::runtime_error& error) {
-    std::string said = last_line(run.err);
+    std::string said = vnic_tools::last_line(run.err);
     throw std::runtime_error(fmt::format("iperf3 -c {} -p {}: {}{}", test.host, test.port, error.what(),
                                          said.empty() ? "" : fmt::format(" ({})", said)));
   }
@@ -77,9 +77,10 @@ IperfRun run_iperf(const IperfTest& test, const std::function<void()>& before_at
   unsigned broken = 0;
   for (;; ++result.attempts) {
     if (before_attempt) before_attempt();
-    CaptureOptions options;
+    vnic_tools::CaptureOptions options;
+    options.check_stop = throw_if_stopped;
     options.timeout = run_limit(test);
-    CapturedRun run = run_captured(iperf_client_argv(test), options);
+    vnic_tools::CapturedRun run = vnic_tools::run_captured(iperf_client_argv(test), options);
     try {
       result.doc = parse_or_throw(test, run);
       return result;
@@ -96,14 +97,14 @@ IperfRun run_iperf(const IperfTest& test, const std::function<void()>& before_at
 }
 
 BackgroundIperf::BackgroundIperf(const IperfTest& test) : test_(test) {
-  ChildOptions options;
-  options.out = ChildOutput::pipe;
-  options.err = ChildOutput::pipe;
-  child_ = ChildProcess::spawn(iperf_client_argv(test), options);
+  vnic_tools::ChildOptions options;
+  options.out = vnic_tools::ChildOutput::pipe;
+  options.err = vnic_tools::ChildOutput::pipe;
+  child_ = vnic_tools::ChildProcess::spawn(iperf_client_argv(test), options);
 }
 
 nlohmann::json BackgroundIperf::finish() {
-  OutputPump pump(child_);
+  vnic_tools::OutputPump pump(child_);
   auto deadline = std::chrono::steady_clock::now() + run_limit(test_);
   while (pump.pump(std::chrono::milliseconds(50))) {
     if (stop_requested() || std::chrono::steady_clock::now() > deadline) {

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tools/vnic-bench/child_process.h"
+#include "tools/common/child_process.h"
 
 namespace vnic_bench {
 
@@ -54,7 +54,7 @@ class BackgroundIperf {
 
  private:
   IperfTest test_;
-  ChildProcess child_;
+  vnic_tools::ChildProcess child_;
 };
 
 }  // namespace vnic_bench

@@ -41,10 +41,10 @@ IperfServer::IperfServer(const std::string& bind, uint16_t port) : port_(port) {
     throw std::runtime_error(fmt::format("iperf3 server port {}/tcp: already in use (choose another --port)", port));
   std::vector<std::string> argv = {"iperf3", "--server", "--port", std::to_string(port)};
   if (!bind.empty()) argv.insert(argv.end(), {"--bind", bind});
-  ChildOptions options;
-  options.out = ChildOutput::pipe;
-  options.err = ChildOutput::pipe;
-  child_ = ChildProcess::spawn(argv, options);
+  vnic_tools::ChildOptions options;
+  options.out = vnic_tools::ChildOutput::pipe;
+  options.err = vnic_tools::ChildOutput::pipe;
+  child_ = vnic_tools::ChildProcess::spawn(argv, options);
   auto deadline = std::chrono::steady_clock::now() + kStartLimit;
   while (!tcp_port_listening(port)) {
     check_alive();
@@ -56,12 +56,12 @@ IperfServer::IperfServer(const std::string& bind, uint16_t port) : port_(port) {
 }
 
 std::string IperfServer::failure(std::string_view what) {
-  std::string words = last_line(said_);
+  std::string words = vnic_tools::last_line(said_);
   return fmt::format("iperf3 --server --port {}: {}{}", port_, what, words.empty() ? "" : fmt::format(": {}", words));
 }
 
 void IperfServer::check_alive() {
-  OutputPump pump(child_);
+  vnic_tools::OutputPump pump(child_);
   while (pump.pump(std::chrono::milliseconds(0)) && (!pump.out.empty() || !pump.err.empty())) {
     said_ += pump.out + pump.err;
     pump.out.clear();

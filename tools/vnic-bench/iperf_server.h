@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "tools/vnic-bench/child_process.h"
+#include "tools/common/child_process.h"
 
 namespace vnic_bench {
 
@@ -22,7 +22,7 @@ class IperfServer {
   std::string failure(std::string_view what);
 
   uint16_t port_;
-  ChildProcess child_;
+  vnic_tools::ChildProcess child_;
   std::string said_;  // iperf3's stdout and stderr, for error messages
 };
 

@@ -44,13 +44,13 @@ LabTools find_lab_tools(const LabPlan& plan) {
   return tools;
 }
 
-CapturedRun run_checked(const std::vector<std::string>& argv, const std::string& what, bool interruptible) {
-  CaptureOptions options;
+vnic_tools::CapturedRun run_checked(const std::vector<std::string>& argv, const std::string& what, bool interruptible) {
+  vnic_tools::CaptureOptions options;
   options.timeout = kStepLimit;
-  options.interruptible = interruptible;
-  CapturedRun run = run_captured(argv, options);
+  if (interruptible) options.check_stop = throw_if_stopped;
+  vnic_tools::CapturedRun run = vnic_tools::run_captured(argv, options);
   if (run.exit_code != 0) {
-    std::string said = last_line(run.err);
+    std::string said = vnic_tools::last_line(run.err);
     throw std::runtime_error(
         fmt::format("{}: {}", what, said.empty() ? fmt::format("exited with status {}", run.exit_code) : said));
   }
@@ -75,12 +75,13 @@ VnicLab::VnicLab(const LabTools& tools, const LabPlan& plan, bool offload) : too
                     name_, name_, fmt_ns('a'), name_));
   std::vector<std::string> argv = {tools.vnic_lab, "up",        "--block-size",         plan.block_size, "--io-engine",
                                    plan.engine,    "--offload", offload ? "on" : "off", "--backing",     plan.backing};
-  CaptureOptions options;
+  vnic_tools::CaptureOptions options;
+  options.check_stop = throw_if_stopped;
   options.timeout = kStepLimit;
   options.env = tools.env;
   try {
-    CapturedRun run = run_captured(argv, options);
-    if (run.exit_code != 0) throw std::runtime_error(fmt::format("vnic-lab up: {}", last_line(run.err)));
+    vnic_tools::CapturedRun run = vnic_tools::run_captured(argv, options);
+    if (run.exit_code != 0) throw std::runtime_error(fmt::format("vnic-lab up: {}", vnic_tools::last_line(run.err)));
   } catch (...) {
     // A failed or interrupted `up` may have left namespaces, daemons and volumes behind.
     down();
@@ -107,7 +108,7 @@ pid_t VnicLab::daemon_pid(char side) const {
 
 nlohmann::json VnicLab::status(char side) const {
   std::string socket = fmt::format("/run/{}/{}.sock", name_, side);
-  CapturedRun run = run_checked({tools_.vnicctl, "status", "--socket", socket, "--json"},
+  vnic_tools::CapturedRun run = run_checked({tools_.vnicctl, "status", "--socket", socket, "--json"},
                                 fmt::format("vnicctl status --socket {}", socket));
   try {
     return nlohmann::json::parse(run.out);
@@ -156,16 +157,16 @@ void NamespacePair::set_veth_mtu(unsigned mtu) {
 
 // --- SocatTunnel ---
 
-ChildProcess SocatTunnel::start(const NamespacePair& namespaces, char side, uint16_t udp_port) {
+vnic_tools::ChildProcess SocatTunnel::start(const NamespacePair& namespaces, char side, uint16_t udp_port) {
   char peer = side == 'a' ? 'b' : 'a';
   std::string tun = fmt::format("TUN:{}/24,tun-type=tap,tun-name={},iff-up,iff-no-pi", address(side), kTap);
   // UDP-DATAGRAM (not a connected UDP socket): an ICMP error while the other end starts must not
   // end socat.
   std::string udp = fmt::format("UDP-DATAGRAM:{}:{},bind={}:{}", NamespacePair::veth_address(peer), udp_port,
                                 NamespacePair::veth_address(side), udp_port);
-  ChildOptions options;
-  options.err = ChildOutput::pipe;
-  return ChildProcess::spawn({"ip", "netns", "exec", namespaces.ns(side), "socat", tun, udp}, options);
+  vnic_tools::ChildOptions options;
+  options.err = vnic_tools::ChildOutput::pipe;
+  return vnic_tools::ChildProcess::spawn({"ip", "netns", "exec", namespaces.ns(side), "socat", tun, udp}, options);
 }
 
 SocatTunnel::SocatTunnel(const NamespacePair& namespaces, uint16_t udp_port) {
@@ -176,9 +177,10 @@ SocatTunnel::SocatTunnel(const NamespacePair& namespaces, uint16_t udp_port) {
     for (;;) {
       check_alive();
       throw_if_stopped();
-      CaptureOptions options;
+      vnic_tools::CaptureOptions options;
+      options.check_stop = throw_if_stopped;
       options.timeout = std::chrono::seconds(10);
-      if (run_captured({"ip", "-n", namespaces.ns(side), "link", "show", kTap}, options).exit_code == 0) break;
+      if (vnic_tools::run_captured({"ip", "-n", namespaces.ns(side), "link", "show", kTap}, options).exit_code == 0) break;
       if (std::chrono::steady_clock::now() > deadline)
         throw std::runtime_error(fmt::format("socat in {}: no {} after 10 s", namespaces.ns(side), kTap));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -192,13 +194,13 @@ SocatTunnel::~SocatTunnel() {
 }
 
 void SocatTunnel::check_alive() {
-  for (ChildProcess* child : {&a_, &b_}) {
+  for (vnic_tools::ChildProcess* child : {&a_, &b_}) {
     if (!child->exited()) continue;
-    OutputPump pump(*child);
+    vnic_tools::OutputPump pump(*child);
     while (pump.pump(std::chrono::milliseconds(0))) {
     }
     throw std::runtime_error(fmt::format("socat {}: exited with status {}: {}", child == &a_ ? "a" : "b",
-                                         child->exit_code(), last_line(pump.err)));
+                                         child->exit_code(), vnic_tools::last_line(pump.err)));
   }
 }
 

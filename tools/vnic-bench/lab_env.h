@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tools/vnic-bench/child_process.h"
+#include "tools/common/child_process.h"
 #include "tools/vnic-bench/lab_options.h"
 
 namespace vnic_bench {
@@ -31,7 +31,7 @@ LabTools find_lab_tools(const LabPlan& plan);
 
 // Runs a command to its end; throws std::runtime_error("WHAT: its last stderr line") unless it
 // exits 0. `interruptible` false: a teardown step, which must finish even after Ctrl-C.
-CapturedRun run_checked(const std::vector<std::string>& argv, const std::string& what, bool interruptible = true);
+vnic_tools::CapturedRun run_checked(const std::vector<std::string>& argv, const std::string& what, bool interruptible = true);
 
 // Inverse of a setup step, for destructors: runs it, says on stderr if it failed, never throws.
 void run_teardown(const std::vector<std::string>& argv, const std::string& what);
@@ -96,10 +96,10 @@ class SocatTunnel {
   void check_alive();
 
  private:
-  ChildProcess start(const NamespacePair& namespaces, char side, uint16_t udp_port);
+  vnic_tools::ChildProcess start(const NamespacePair& namespaces, char side, uint16_t udp_port);
 
-  ChildProcess a_;
-  ChildProcess b_;
+  vnic_tools::ChildProcess a_;
+  vnic_tools::ChildProcess b_;
 };
 
 }  // namespace vnic_bench

@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "tools/vnic-bench/child_process.h"
+#include "tools/common/child_process.h"
 #include "tools/vnic-bench/client_tests.h"
 #include "tools/vnic-bench/stop_signal.h"
 
@@ -15,13 +15,13 @@ constexpr std::chrono::seconds kServerStartLimit{20};
 constexpr std::string_view kClientProgress = "vnic-bench client: ";
 
 // Starts the server and waits for its "ready" line.
-ChildProcess start_server(const LabTools& tools, const LabPlan& plan, const PathSpec& path) {
-  ChildOptions options;
-  options.err = ChildOutput::pipe;
-  ChildProcess server = ChildProcess::spawn({"ip", "netns", "exec", path.server_ns, tools.self, "server", "--bind",
+vnic_tools::ChildProcess start_server(const LabTools& tools, const LabPlan& plan, const PathSpec& path) {
+  vnic_tools::ChildOptions options;
+  options.err = vnic_tools::ChildOutput::pipe;
+  vnic_tools::ChildProcess server = vnic_tools::ChildProcess::spawn({"ip", "netns", "exec", path.server_ns, tools.self, "server", "--bind",
                                              path.server_address, "--port", std::to_string(plan.port)},
                                             options);
-  OutputPump pump(server);
+  vnic_tools::OutputPump pump(server);
   bool ready = false;
   pump.on_err_line = [&ready](std::string_view line) { ready = ready || line.ends_with("ready"); };
   auto deadline = std::chrono::steady_clock::now() + kServerStartLimit;
@@ -29,7 +29,7 @@ ChildProcess start_server(const LabTools& tools, const LabPlan& plan, const Path
     throw_if_stopped();
     if (!pump.pump(std::chrono::milliseconds(50)) || std::chrono::steady_clock::now() > deadline) {
       server.stop();
-      std::string said = last_line(pump.err);
+      std::string said = vnic_tools::last_line(pump.err);
       throw std::runtime_error(
           fmt::format("{}: server in {}: {}", path.label, path.server_ns, said.empty() ? "did not get ready" : said));
     }
@@ -42,7 +42,7 @@ ChildProcess start_server(const LabTools& tools, const LabPlan& plan, const Path
 nlohmann::ordered_json measure_path(const LabTools& tools, const LabPlan& plan, const PathSpec& path,
                                     const LabProgress& progress) {
   progress(fmt::format("[{}] starting the server in {}", path.label, path.server_ns));
-  ChildProcess server = start_server(tools, plan, path);
+  vnic_tools::ChildProcess server = start_server(tools, plan, path);
 
   std::vector<std::string> argv = {"ip",
                                    "netns",
@@ -58,7 +58,8 @@ nlohmann::ordered_json measure_path(const LabTools& tools, const LabPlan& plan, 
                                    "--json",
                                    "--progress"};
   for (pid_t pid : path.transport_pids) argv.insert(argv.end(), {"--transport-pid", std::to_string(pid)});
-  CaptureOptions options;
+  vnic_tools::CaptureOptions options;
+  options.check_stop = throw_if_stopped;
   // Six tests of --duration each, plus iperf3's set-up and result exchange on a busy machine.
   auto per_test = plan.duration + std::chrono::seconds(40);
   options.timeout = std::size(kClientTests) * per_test + std::chrono::seconds(60);
@@ -66,9 +67,9 @@ nlohmann::ordered_json measure_path(const LabTools& tools, const LabPlan& plan, 
     if (line.starts_with(kClientProgress))
       progress(fmt::format("[{}] {}", path.label, line.substr(kClientProgress.size())));
   };
-  CapturedRun run = run_captured(argv, options);
+  vnic_tools::CapturedRun run = vnic_tools::run_captured(argv, options);
   if (run.exit_code != 0) {
-    std::string said = last_line(run.err);
+    std::string said = vnic_tools::last_line(run.err);
     if (said.starts_with("vnic-bench: ")) said.erase(0, std::string_view("vnic-bench: ").size());
     throw std::runtime_error(
         fmt::format("{}: client in {}: {}", path.label, path.client_ns, said.empty() ? "failed" : said));

@@ -51,13 +51,13 @@ ordered_json measure_idle(const VnicLab& lab, std::chrono::nanoseconds duration)
 }
 
 ordered_json measure_dead_detection(const LabTools& tools, const VnicLab& lab) {
-  ChildOptions options;
-  options.out = ChildOutput::pipe;
-  options.err = ChildOutput::pipe;
-  ChildProcess watcher = ChildProcess::spawn({"ip", "netns", "exec", lab.ns('a'), tools.self, "watch-carrier", "vnic0",
+  vnic_tools::ChildOptions options;
+  options.out = vnic_tools::ChildOutput::pipe;
+  options.err = vnic_tools::ChildOutput::pipe;
+  vnic_tools::ChildProcess watcher = vnic_tools::ChildProcess::spawn({"ip", "netns", "exec", lab.ns('a'), tools.self, "watch-carrier", "vnic0",
                                               "--timeout", std::to_string(kWatchLimit.count())},
                                              options);
-  OutputPump pump(watcher);
+  vnic_tools::OutputPump pump(watcher);
   bool ready = false;
   std::optional<uint64_t> off_ns;
   pump.on_out_line = [&](std::string_view line) {
@@ -78,7 +78,7 @@ ordered_json measure_dead_detection(const LabTools& tools, const VnicLab& lab) {
   while (!off_ns) {
     throw_if_stopped();
     if (!pump.pump(std::chrono::milliseconds(20))) {
-      std::string said = last_line(pump.err);
+      std::string said = vnic_tools::last_line(pump.err);
       throw std::runtime_error(
           fmt::format("dead detection: carrier watcher in {}: {}", lab.ns('a'), said.empty() ? "exited" : said));
     }

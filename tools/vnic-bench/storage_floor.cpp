@@ -58,8 +58,8 @@ class ScratchFile {
 class LoopDevice {
  public:
   explicit LoopDevice(const std::string& file) {
-    CapturedRun run = run_checked({"losetup", "--find", "--show", "--direct-io=on", file}, "losetup " + file);
-    device_ = last_line(run.out);
+    vnic_tools::CapturedRun run = run_checked({"losetup", "--find", "--show", "--direct-io=on", file}, "losetup " + file);
+    device_ = vnic_tools::last_line(run.out);
   }
   ~LoopDevice() { run_teardown({"losetup", "--detach", device_}, "losetup --detach " + device_); }
   LoopDevice(const LoopDevice&) = delete;

@@ -1,6 +1,6 @@
 #include "tests/vnic/support/netns.h"
 
-#include "tests/vnic/support/command.h"
+#include "tools/common/child_process.h"
 
 #include <fcntl.h>
 #include <sched.h>
@@ -37,6 +37,19 @@ bool has_effective_capability(int capability) {
     return false;
 }
 
+// True when the command ran and exited 0; never throws (destructors and probes use it).
+bool runs(const std::vector<std::string>& argv) {
+    try {
+        vnic_tools::CaptureOptions options;
+        options.timeout = std::chrono::seconds(10);
+        return vnic_tools::run_captured(argv, options).ok();
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+void remove_netns(const std::string& name) { runs({"ip", "netns", "del", name}); }
+
 // A namespace of a process that no longer exists was leaked by a run that
 // was killed before its guards could clean up.
 void sweep_leaked_namespaces() {
@@ -53,7 +66,7 @@ void sweep_leaked_namespaces() {
             continue;
         }
         if (::kill(pid, 0) != 0 && errno == ESRCH) {
-            run_command({"ip", "netns", "del", name});
+            remove_netns(name);
         }
     }
 }
@@ -72,7 +85,7 @@ std::optional<std::string> missing_privileges() {
     if (!has_effective_capability(kCapSysAdmin)) {
         return std::string("CAP_SYS_ADMIN missing (needed for network namespaces)");
     }
-    if (!run_command({"ip", "-V"}).ok()) {
+    if (!runs({"ip", "-V"})) {
         return std::string("iproute2 `ip` not runnable");
     }
     return std::nullopt;
@@ -83,11 +96,11 @@ ScopedNetns::ScopedNetns() {
     std::call_once(swept, sweep_leaked_namespaces);
     static std::atomic<int> counter{0};
     name_ = fmt::format("{}{}-{}", kPrefix, ::getpid(), counter++);
-    run_checked({"ip", "netns", "add", name_});
+    vnic_tools::run_checked({"ip", "netns", "add", name_});
 }
 
 ScopedNetns::~ScopedNetns() {
-    run_command({"ip", "netns", "del", name_});
+    remove_netns(name_);
 }
 
 void enter_netns(const std::string& name) {

@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <utility>
 
+#include "tests/support/skip.h"
+
 namespace vnic::test {
 
 // Why these tests cannot run here (no /dev/net/tun, no CAP_NET_ADMIN or
@@ -70,11 +72,10 @@ auto in_netns(const std::string& name, Fn&& fn) -> std::invoke_result_t<Fn&> {
 
 }  // namespace vnic::test
 
-// Catch2 v2 has no SKIP: warn and leave the test case.
+// Leaves the test case as a visible skip (tests/support/skip.h) when the namespaces cannot be made.
 #define VNIC_REQUIRE_PRIVILEGES_OR_SKIP()                               \
   do {                                                                  \
     if (const auto vnic_missing = ::vnic::test::missing_privileges()) { \
-      WARN("skipped: " << *vnic_missing);                               \
-      return;                                                           \
+      VNIC_SKIP(*vnic_missing);                                         \
     }                                                                   \
   } while (false)
