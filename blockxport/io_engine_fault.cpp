@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <random>
 #include <vector>
 
@@ -41,7 +42,7 @@ uint64_t parse_count(std::string_view key, std::string_view value) {
 }
 
 struct FaultCounts {
-  uint64_t read_eio = 0, write_eio = 0, short_read = 0, short_write = 0, outage_read = 0, outage_write = 0;
+  uint64_t read_eio = 0, write_eio = 0, short_read = 0, short_write = 0, outage_read = 0, outage_write = 0, bad_read = 0;
 };
 
 class FaultEngine final : public IoEngine {
@@ -58,9 +59,9 @@ class FaultEngine final : public IoEngine {
     inner_.reset();
     fmt::print(stderr,
                "vnic FAULT INJECTION summary: {} requests; injected read_eio {}, write_eio {}, short_read {}, "
-               "short_write {}, outage_read {}, outage_write {}\n",
+               "short_write {}, outage_read {}, outage_write {}, bad_read {}\n",
                requests_, counts_.read_eio, counts_.write_eio, counts_.short_read, counts_.short_write,
-               counts_.outage_read, counts_.outage_write);
+               counts_.outage_read, counts_.outage_write, counts_.bad_read);
   }
 
   std::string_view name() const override { return name_; }
@@ -73,6 +74,7 @@ class FaultEngine final : public IoEngine {
     size_t room = depth() > in_flight() ? depth() - in_flight() : 0;
     size_t count = std::min(requests.size(), room);
     bool outage = in_outage();
+    auto bad = bad_read_range();
     pass_.clear();
     pass_index_.clear();
     size_t failed_before = failed_.size();
@@ -82,6 +84,11 @@ class FaultEngine final : public IoEngine {
       bool eligible = requests_ + i >= faults_.after;
       if (outage) {
         ++(read ? counts_.outage_read : counts_.outage_write);
+        failed_.push_back({request.tag, -EIO, i});
+        continue;
+      }
+      if (read && bad && request.offset < bad->second && bad->first < request.offset + request.length) {
+        ++counts_.bad_read;
         failed_.push_back({request.tag, -EIO, i});
         continue;
       }
@@ -144,6 +151,25 @@ class FaultEngine final : public IoEngine {
     return outage_;
   }
 
+  // [begin, end) of the bad place, while the bad-read file names one.
+  std::optional<std::pair<uint64_t, uint64_t>> bad_read_range() {
+    if (faults_.bad_read_file.empty()) return std::nullopt;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_bad_read_check_) {
+      next_bad_read_check_ = now + kOutageCheckInterval;
+      std::ifstream in(faults_.bad_read_file);
+      uint64_t offset = 0, length = 0;
+      std::optional<std::pair<uint64_t, uint64_t>> range;
+      if (in >> offset >> length && length > 0) range = std::pair(offset, offset + length);
+      if (range != bad_read_)
+        fmt::print(stderr, "vnic FAULT INJECTION: bad read range {}\n",
+                   range ? fmt::format("[{}, {}): every read touching it fails with EIO", range->first, range->second)
+                         : std::string("cleared"));
+      bad_read_ = range;
+    }
+    return bad_read_;
+  }
+
   // Failed requests complete without the kernel: make the owner's epoll loop look at reap().
   void wake() {
     int fd = inner_->completion_fd();
@@ -164,6 +190,8 @@ class FaultEngine final : public IoEngine {
   FaultCounts counts_;
   bool outage_ = false;
   std::chrono::steady_clock::time_point next_outage_check_{};
+  std::optional<std::pair<uint64_t, uint64_t>> bad_read_;
+  std::chrono::steady_clock::time_point next_bad_read_check_{};
 };
 
 }  // namespace
@@ -193,9 +221,11 @@ FaultInjection parse_fault_injection(std::string_view spec) {
       f.after = parse_count(key, value);
     } else if (key == "outage_file") {
       f.outage_file = std::string(value);
+    } else if (key == "bad_read_file") {
+      f.bad_read_file = std::string(value);
     } else {
       throw IoEngineError(fmt::format(
-          "{}: unknown key '{}' (expected read_eio, write_eio, short_read, short_write, seed, after, outage_file)",
+          "{}: unknown key '{}' (expected read_eio, write_eio, short_read, short_write, seed, after, outage_file, bad_read_file)",
           kFaultInjectEnv, key));
     }
   }
@@ -213,10 +243,10 @@ std::unique_ptr<IoEngine> with_fault_injection(std::unique_ptr<IoEngine> engine)
   // Loud on purpose: a production daemon that somehow inherited this must not go unnoticed.
   fmt::print(stderr,
              "vnic WARNING: FAULT INJECTION ENABLED by {}=\"{}\": {} engine requests will fail or be short on "
-             "purpose (read_eio {}, write_eio {}, short_read {}, short_write {}, seed {}, after {}{}{})\n",
+             "purpose (read_eio {}, write_eio {}, short_read {}, short_write {}, seed {}, after {}{}{}{}{})\n",
              kFaultInjectEnv, spec, engine->name(), faults.read_eio, faults.write_eio, faults.short_read,
              faults.short_write, faults.seed, faults.after, faults.outage_file.empty() ? "" : ", outage file ",
-             faults.outage_file);
+             faults.outage_file, faults.bad_read_file.empty() ? "" : ", bad read file ", faults.bad_read_file);
   return make_fault_engine(std::move(engine), faults);
 }
 

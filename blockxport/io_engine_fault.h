@@ -1,7 +1,8 @@
 // Fault injection at the I/O engine seam, for tests only. A wrapper around a real engine that
 // fails a fraction of requests with -EIO (without doing them), does a fraction of them short (a
 // real, shorter transfer: a torn write on disk, a short read), or fails every request while an
-// "outage" file exists (a volume whose paths all went away). Everything else goes to the real
+// "outage" file exists (a volume whose paths all went away), or fails every read that touches
+// the byte range named in a "bad read" file (one bad place on a volume: a medium error). Everything else goes to the real
 // engine untouched. It is switched on only by the environment variable VNIC_FAULT_INJECT, e.g.
 //   VNIC_FAULT_INJECT="read_eio=0.01,write_eio=0.01,short_read=0.005,short_write=0.005,seed=7"
 // and says so loudly on stderr when it is.
@@ -27,6 +28,9 @@ struct FaultInjection {
   uint64_t seed = 1;
   uint64_t after = 0;       // requests passed untouched first (lets a link come up before faults)
   std::string outage_file;  // while this path exists, every request fails with -EIO
+  // While this path holds "OFFSET LENGTH" (bytes), every read overlapping that range fails with
+  // -EIO; a missing or empty file: none does. Writes are not touched.
+  std::string bad_read_file;
 };
 
 // Parses "key=value,key=value"; throws IoEngineError naming the bad key or value.

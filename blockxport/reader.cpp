@@ -41,6 +41,31 @@ std::optional<uint64_t> WriterClock::writer_now(TimePoint now) const {
   return ns > 0 ? static_cast<uint64_t>(ns) : 0;
 }
 
+void WriterPastTimes::note(uint64_t bound, TimePoint since) {
+  auto at = std::lower_bound(entries_.begin(), entries_.end(), bound,
+                             [](const Entry& e, uint64_t b) { return e.bound < b; });
+  if (at != entries_.end() && at->since <= since) return;  // known as early already
+  // Entries no wider than this one and no earlier are superseded by it.
+  std::erase_if(entries_, [&](const Entry& e) { return e.bound <= bound && e.since >= since; });
+  at = std::lower_bound(entries_.begin(), entries_.end(), bound,
+                        [](const Entry& e, uint64_t b) { return e.bound < b; });
+  entries_.insert(at, Entry{bound, since});
+  // Merging an entry into the next one dates its sequences later: a skip can come later, never
+  // earlier. The first entry (the next sequences) stays exact.
+  if (entries_.size() > kMaxEntries) entries_.erase(entries_.begin() + 1);
+}
+
+std::optional<TimePoint> WriterPastTimes::since(uint64_t sequence) const {
+  auto at = std::upper_bound(entries_.begin(), entries_.end(), sequence,
+                             [](uint64_t s, const Entry& e) { return s < e.bound; });
+  if (at == entries_.end()) return std::nullopt;
+  return at->since;
+}
+
+void WriterPastTimes::forget_below(uint64_t sequence) {
+  std::erase_if(entries_, [&](const Entry& e) { return e.bound <= sequence; });
+}
+
 BlockReader::BlockReader(IoEngine& engine, int fd, const Superblock& superblock, uint32_t slot,
                          uint32_t logical_block_size, const ReaderOptions& options, const Keyring* keys)
     : engine_(engine),
@@ -90,6 +115,10 @@ void BlockReader::note_writer(const WriterView& writer) {
   if (writer.epoch != writer_.epoch) writer_clock_.reset();
   writer_ = writer;
   if (writer.monotonic_ns != 0) writer_clock_.observe(writer.monotonic_ns, writer.seen_at);
+  // Its head covers our sequences when it is our epoch, or a restarted writer that began at or
+  // before them (one that began further on is followed there by deliver()).
+  if (attached_ && (writer.epoch == epoch_ || writer.first_sequence <= next_)) writer_past_.note(writer.head, writer.seen_at);
+  last_good_read_at_ = std::max(last_good_read_at_, writer.seen_at);  // its volume answered
 }
 
 void BlockReader::resync(uint64_t to, TimePoint now) {
@@ -103,14 +132,18 @@ void BlockReader::resync(uint64_t to, TimePoint now) {
   continuous_ = false;
   streaming_ = false;
   window_ = 1;
-  next_unreadable_since_.reset();
+  writer_past_.clear();
+  blocks_past_.clear();
+  next_waiting_since_.reset();
   next_poll_at_ = now;
 }
 
 void BlockReader::advance(uint64_t to, TimePoint /*now*/) {
   slot_for(next_).state = SlotState::idle;
   next_ = to;
-  next_unreadable_since_.reset();
+  writer_past_.forget_below(next_);
+  blocks_past_.forget_below(next_);
+  next_waiting_since_.reset();
 }
 
 size_t BlockReader::run_length(uint64_t sequence, size_t limit) const {
@@ -119,7 +152,7 @@ size_t BlockReader::run_length(uint64_t sequence, size_t limit) const {
     uint64_t next = sequence + run;
     // The ring wraps on disk, the window in memory: a read cannot cross either.
     if (next % superblock_.ring_blocks == 0 || index_of(next) == 0) break;
-    if (slot_for(next).state != SlotState::idle) break;
+    if (slot_for(next).state != SlotState::idle || slot_for(next).alone) break;
   }
   return run;
 }
@@ -140,14 +173,20 @@ void BlockReader::poll(TimePoint now) {
       ++i;
       continue;
     }
-    size_t run = whole ? run_length(sequence, std::min<size_t>(max_read_blocks_, width - i)) : 1;
+    bool alone = slot_for(sequence).alone;
+    size_t run = whole && !alone ? run_length(sequence, std::min<size_t>(max_read_blocks_, width - i)) : 1;
     for (size_t k = 0; k < run; ++k) {
       ReadSlot& s = slot_for(sequence + k);
+      if (s.sequence != sequence + k) {
+        s.bad_since.reset();
+        s.unready_since.reset();
+      }
       s.sequence = sequence + k;
       s.read_bytes = per_block;
       s.state = SlotState::reading;
       s.discard = false;
       s.span = 0;
+      s.read_at = now;
     }
     ReadSlot& first = slot_for(sequence);
     first.span = static_cast<uint32_t>(run);
@@ -183,24 +222,50 @@ void BlockReader::on_complete(uint32_t slot_index, int32_t result, TimePoint now
   }
   if (result > 0) stats_.volume_bytes_read += static_cast<uint64_t>(result);
   // An error, or a short read (the volume ends inside the ring): nothing in it can be trusted.
+  // A read of several blocks is split up, so that one bad place fails only its own block; a
+  // block read alone is classified failed and waits like a damaged one (deliver()).
   if (result < 0 || static_cast<uint32_t>(result) < first.requested) {
     ++stats_.read_errors;
-    for (uint32_t k = 0; k < span; ++k) slot_for(sequence + k).state = SlotState::idle;
+    for (uint32_t k = 0; k < span; ++k) {
+      ReadSlot& s = slot_for(sequence + k);
+      s.alone = true;
+      s.state = span > 1 ? SlotState::idle : SlotState::failed;
+      if (span == 1 && !s.unready_since) s.unready_since = s.read_at;
+    }
     schedule_after_miss(now);
     return;
   }
+  last_good_read_at_ = std::max(last_good_read_at_, first.read_at);
   for (uint32_t k = 0; k < span; ++k) {
     ReadSlot& s = slot_for(sequence + k);
+    s.alone = false;
+    s.bad_since.reset();
     classify(s, now);
-    // Ahead of the next block, "not there yet" means the window reached past the writer: read
-    // it again when the window comes back to it, without waiting for it to be the next block.
+    if (s.state == SlotState::ready) {  // it wrote everything before
+      writer_past_.note(s.sequence, now);
+      blocks_past_.note(s.sequence, now);
+      s.unready_since.reset();
+    } else if (unready(s.state) && !s.unready_since) {
+      s.unready_since = s.read_at;
+    }
+  }
+  for (uint32_t k = 0; k < span; ++k) {
+    ReadSlot& s = slot_for(sequence + k);
     bool ahead = s.sequence > next_;
-    if (ahead && (s.state == SlotState::not_yet || s.state == SlotState::invalid)) {
+    bool known_written = s.state == SlotState::ready || s.state == SlotState::invalid ||
+                         s.state == SlotState::failed ||
+                         (s.state == SlotState::not_yet && writer_past_.since(s.sequence));
+    if (ahead && s.state == SlotState::not_yet && !known_written) {
+      // Ahead of the next block, "not there yet" means the window reached past the writer: read
+      // it again when the window comes back to it, without waiting for it to be the next block.
       note_readahead_miss(s);
-    } else if (streaming_ && s.state == SlotState::ready && s.sequence + 1 >= next_ + window_) {
+    } else if (streaming_ && known_written && s.sequence + 1 >= next_ + window_) {
       // The window's edge was already written: the writer is further ahead, so may the window be.
-      // One block per such proof keeps reads of unwritten blocks to about one per window.
-      window_ = std::min<unsigned>(window_ + 1, static_cast<unsigned>(slots_.size()));
+      // One block per such proof keeps reads of unwritten blocks to about one per window. A
+      // damaged block stays classified and the window doubles past it, to find soon where the
+      // writer is (a valid block behind the damage) however long the damaged run.
+      unsigned wider = s.state == SlotState::ready ? window_ + 1 : window_ * 2;
+      window_ = std::min<unsigned>(wider, static_cast<unsigned>(slots_.size()));
     }
   }
 }
@@ -307,11 +372,46 @@ void BlockReader::set_options(const ReaderOptions& options) {
   options_.max_read_bytes = max_read_bytes;
 }
 
-bool BlockReader::writer_is_past(uint64_t sequence) const {
-  if (writer_.epoch == epoch_ && writer_.head > sequence) return true;
-  return std::any_of(slots_.begin(), slots_.end(), [&](const ReadSlot& s) {
-    return s.state == SlotState::ready && !s.discard && s.sequence > sequence;
-  });
+std::optional<TimePoint> BlockReader::skip_deadline(const ReadSlot& s) const {
+  std::optional<TimePoint> since;
+  if (s.state == SlotState::not_yet) {
+    since = blocks_past_.since(s.sequence);
+    if (!since && s.sequence == next_) since = next_waiting_since_;
+  } else {
+    since = writer_past_.since(s.sequence);
+    if (since && s.state == SlotState::failed) {
+      if (s.bad_since)
+        since = std::max(*since, *s.bad_since);
+      else
+        since.reset();
+    }
+  }
+  if (!since) return std::nullopt;
+  if (s.unready_since) since = std::max(*since, *s.unready_since);
+  return *since + options_.torn_timeout;
+}
+
+bool BlockReader::may_skip(const ReadSlot& s, TimePoint now) const {
+  auto deadline = skip_deadline(s);
+  if (!deadline || now < *deadline || s.read_at < *deadline) return false;
+  // A failed read counts only beside one that worked, made with it or before it (one made later
+  // makes it stale: refresh_unready() reads it again).
+  return s.state != SlotState::failed || (last_good_read_at_ >= *deadline && last_good_read_at_ <= s.read_at);
+}
+
+void BlockReader::refresh_unready(TimePoint now) {
+  for (size_t i = 0, width = window(); i < width; ++i) {
+    uint64_t sequence = next_ + i;
+    ReadSlot& s = slot_for(sequence);
+    if (s.sequence != sequence || s.discard || !unready(s.state)) continue;
+    auto deadline = skip_deadline(s);
+    bool unverified = deadline && now >= *deadline && s.read_at < *deadline;
+    bool stale = s.read_at < last_data_at_ || (s.state == SlotState::failed && s.read_at < last_good_read_at_);
+    if (unverified || stale) {
+      s.state = SlotState::idle;
+      next_poll_at_ = std::min(next_poll_at_, now);
+    }
+  }
 }
 
 void BlockReader::expect_reply(TimePoint now) {
@@ -331,6 +431,7 @@ void BlockReader::schedule_after_miss(TimePoint now) {
 
 size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
   size_t delivered = 0;
+  if (attached_) refresh_unready(now);
   while (attached_) {
     ReadSlot& s = slot_for(next_);
     if (s.sequence != next_ || s.discard || s.state == SlotState::idle || s.state == SlotState::reading) break;
@@ -404,22 +505,50 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
     }
     // The torn timeout runs from when the block is known to be written (the writer is past it),
     // not from when we began waiting for it: on an idle link that is long before it was written,
-    // and a block that is merely late behind the mirror must not be skipped as lost.
-    if (!writer_is_past(next_))
-      next_unreadable_since_.reset();
-    else if (!next_unreadable_since_)
-      next_unreadable_since_ = now;
-    if (next_unreadable_since_ && now - *next_unreadable_since_ >= options_.torn_timeout) {
-      ++(s.state == SlotState::invalid ? stats_.corrupt_blocks : stats_.missing_blocks);
+    // and a block that is merely late behind the mirror must not be skipped as lost. Every block
+    // the writer was known past at once shares that moment, so a run of them goes together.
+    if (s.state == SlotState::failed && !s.bad_since && last_good_read_at_ >= s.read_at) s.bad_since = s.read_at;
+    if (s.state == SlotState::not_yet && !next_waiting_since_ && writer_past_.since(next_)) next_waiting_since_ = now;
+    if (may_skip(s, now)) {
+      if (s.state == SlotState::invalid) {
+        ++stats_.corrupt_blocks;
+      } else {
+        ++stats_.missing_blocks;
+        if (s.state == SlotState::failed) ++stats_.unreadable_blocks;
+      }
       continuous_ = false;
       advance(next_ + 1, now);
       continue;
     }
-    ++(s.state == SlotState::invalid ? stats_.torn_rereads : stats_.empty_polls);
-    streaming_ = false;
-    window_ = 1;
+    if (s.read_at < last_data_at_) {
+      // Classified while read ahead, before the blocks in front of it came: look again first.
+      refresh_unready(now);
+      break;
+    }
+    auto deadline = skip_deadline(s);
+    bool damaged = s.state != SlotState::not_yet;
+    bool failed = s.state == SlotState::failed;
+    ++(damaged ? stats_.torn_rereads : stats_.empty_polls);
+    if (damaged || writer_past_.since(next_)) {
+      // Something is wrong here: keep reading ahead to learn where the writer is.
+      streaming_ = true;
+      window_ = std::min(std::max(window_, 2u), static_cast<unsigned>(slots_.size()));
+    } else {
+      streaming_ = false;  // caught up with the writer: poll the next block alone
+      window_ = 1;
+    }
     s.state = SlotState::idle;
+    if (failed && (!s.bad_since || (deadline && now >= *deadline && last_good_read_at_ < *deadline))) {
+      // It takes a read that works, made with its own, to tell a bad place from a volume that is
+      // gone: read its neighbour again beside it.
+      ReadSlot& beside = slot_for(next_ + 1);
+      if (window() > 1 && beside.sequence == next_ + 1 && beside.state != SlotState::reading && !beside.discard)
+        beside.state = SlotState::idle;
+    }
     schedule_after_miss(now);
+    // Past the deadline, one more read settles it (a read that fails waits for the volume to
+    // answer any read, so an outage is not taken for bad blocks); before it, wake for it.
+    if (deadline && (now < *deadline || !failed)) next_poll_at_ = std::min(next_poll_at_, std::max(now, *deadline));
     break;
   }
   return delivered;

@@ -8,6 +8,18 @@
 // read of an unwritten block is device time taken from the writer). Consecutive blocks of the
 // window are read in one request, up to max_read_bytes, as they are contiguous in the ring
 // except where it wraps.
+//
+// A damaged block (torn or corrupt for good, or one whose every read fails while the volume
+// answers other reads) is waited for until torn_timeout after the reader learned that the writer
+// is past it, then skipped and counted. That knowledge comes from the writer's state record (its
+// head) or from a valid later block, and covers every sequence below it at once; each block also
+// gets torn_timeout from the first read that found it bad. So a run of damaged blocks is skipped
+// about one torn_timeout per read-ahead window after the writer is known past the run, not one
+// torn_timeout per block (WriterPastTimes). Read-ahead keeps classifying blocks past a bad
+// one, which is how a valid later block is found at all. A block that is not there at all (the
+// older lap) may only be late behind a mirror whose state record ran ahead of its blocks: its
+// timer runs from a valid later block, or, with only the record to go by, from when the reader
+// began waiting for it (the mirror made no progress for torn_timeout).
 #pragma once
 
 #include <cstdint>
@@ -46,6 +58,7 @@ struct ReaderStats {
   uint64_t corrupt_blocks = 0;    // never became valid; skipped
   uint64_t malformed_blocks = 0;  // checksum fine, records inconsistent; skipped
   uint64_t missing_blocks = 0;    // the writer moved past them and they never appeared; skipped
+  uint64_t unreadable_blocks = 0; // of missing_blocks: every read of them failed (the rest of the volume read fine)
   uint64_t lapped_resyncs = 0;
   uint64_t blocks_lost_lapped = 0;
   uint64_t epoch_changes = 0;
@@ -102,6 +115,31 @@ class WriterClock {
   TimePoint offset_at_{};
 };
 
+// When the reader learned that the writer is past each sequence: "past every sequence below
+// `bound` since `since`". What is known only grows with the sequence, so the times never go down
+// with it, and one entry covers a whole run of sequences (a state record's head, a later block).
+class WriterPastTimes {
+ public:
+  // The writer is past every sequence below `bound`, as learned at `since`.
+  void note(uint64_t bound, TimePoint since);
+  // Since when the writer is known past `sequence`, if it is.
+  std::optional<TimePoint> since(uint64_t sequence) const;
+  // Sequences below `sequence` are consumed: what is known of them is no longer needed.
+  void forget_below(uint64_t sequence);
+  void clear() { entries_.clear(); }
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    uint64_t bound;
+    TimePoint since;
+  };
+  // Bounds rise, times never fall; a handful of entries at once (one per state record or
+  // read-ahead block not yet consumed), merged beyond kMaxEntries.
+  static constexpr size_t kMaxEntries = 64;
+  std::vector<Entry> entries_;
+};
+
 class BlockReader {
  public:
   // `keys`: deliver only blocks authentic under them; null: only plain blocks.
@@ -143,7 +181,9 @@ class BlockReader {
   unsigned max_window() const { return static_cast<unsigned>(slots_.size()); }
 
  private:
-  enum class SlotState : uint8_t { idle, reading, ready, not_yet, invalid, lapped };
+  // not_yet: nothing (or the older lap) there; invalid: something there that does not check;
+  // failed: the read of it failed.
+  enum class SlotState : uint8_t { idle, reading, ready, not_yet, invalid, failed, lapped };
   struct ReadSlot {
     std::byte* memory = nullptr;  // B bytes of window_memory_, next to the following slot's
     SlotState state = SlotState::idle;
@@ -152,6 +192,13 @@ class BlockReader {
     uint32_t requested = 0;   // the read starting at this slot: its length ...
     uint32_t span = 0;        // ... and how many slots it fills
     bool discard = false;     // the window moved while this read was in flight
+    bool alone = false;       // a read covering it failed: read it by itself, so one bad block fails only itself
+    TimePoint read_at{};      // when its last read was submitted
+    // Its reads have failed while reads beside them worked since then (a bad place, not an outage).
+    std::optional<TimePoint> bad_since;
+    // When a read first found it not valid: a block gets torn_timeout from then too, so one the
+    // reader looks at only long after the writer passed it (a reader behind) still has its time.
+    std::optional<TimePoint> unready_since;
 
     // The sequence whose failed authentication was counted here (once, however often re-read).
     uint64_t auth_failed_sequence = 0;
@@ -169,7 +216,20 @@ class BlockReader {
   void note_readahead_miss(ReadSlot& slot);
   void advance(uint64_t to, TimePoint now);
   void resync(uint64_t to, TimePoint now);
-  bool writer_is_past(uint64_t sequence) const;
+  // Not valid (yet), and not (yet) skipped.
+  static bool unready(SlotState state) {
+    return state == SlotState::not_yet || state == SlotState::invalid || state == SlotState::failed;
+  }
+  // When an unready block may be skipped: torn_timeout after the writer was known past it (see
+  // the top of this file for which knowledge counts for which state).
+  std::optional<TimePoint> skip_deadline(const ReadSlot& slot) const;
+  // Whether the block at next_ has waited long enough: past its deadline by a read made after it
+  // (so a block that landed within the timeout is never skipped), and for a failed read, with a
+  // read of the same volume that worked after it too (a lost volume is an outage, not a bad block).
+  bool may_skip(const ReadSlot& slot, TimePoint now) const;
+  // Unready blocks of the window that are read again: those past their deadline but read before
+  // it, and those read before the last data arrived (the writer has moved since).
+  void refresh_unready(TimePoint now);
   bool acceptable_epoch(uint64_t epoch, uint64_t sequence);
   bool too_old(const BlockHeader& header, TimePoint now) const;
   std::optional<uint64_t> age_ns(const BlockHeader& header, TimePoint now) const;
@@ -205,7 +265,10 @@ class BlockReader {
   TimePoint last_data_at_{};
   TimePoint next_poll_at_{};
   Nanos interval_{0};
-  std::optional<TimePoint> next_unreadable_since_;
+  WriterPastTimes writer_past_;  // from state records and valid blocks
+  WriterPastTimes blocks_past_;  // from valid blocks only
+  std::optional<TimePoint> next_waiting_since_;  // the next block is not there, the record says it was written
+  TimePoint last_good_read_at_{};  // when the last read that worked was submitted
   ReaderStats stats_;
 };
 

@@ -15,6 +15,7 @@
 
 #include "../support/temp_file.h"
 #include "blockxport/aligned_buffer.h"
+#include "blockxport/io_engine_fault.h"
 #include "blockxport/io_tags.h"
 #include "blockxport/reader.h"
 #include "blockxport/volume.h"
@@ -62,7 +63,8 @@ class MirrorRig {
  public:
   MirrorRig(uint32_t block_size, uint64_t ring_blocks,
             blockxport::EngineKind engine_kind = blockxport::EngineKind::automatic, unsigned queue_depth = 4,
-            blockxport::ReaderOptions reader_options = fast_reader())
+            blockxport::ReaderOptions reader_options = fast_reader(),
+            const blockxport::FaultInjection* faults = nullptr)
       : send_file_(blockxport::volume_bytes_needed(block_size, 1, ring_blocks), "send"),
         recv_file_(blockxport::volume_bytes_needed(block_size, 1, ring_blocks), "recv") {
     blockxport::FormatOptions format;
@@ -75,6 +77,7 @@ class MirrorRig {
         blockxport::Volume::open(recv_file_.path(), {blockxport::VolumeAccess::read_write, false}));
     copy_bytes(0, superblock.rings_offset());  // the mirror carries the format across
     engine = blockxport::make_io_engine(engine_kind, {queue_depth + reader_options.depth + 4, false});
+    if (faults) engine = blockxport::make_fault_engine(std::move(engine), *faults);
     writer_options.queue_depth = queue_depth;
     start_writer(0x1111, 1);
     reader = std::make_unique<blockxport::BlockReader>(*engine, recv->fd(), superblock, 0, recv->logical_block_size(),
@@ -150,10 +153,11 @@ class MirrorRig {
     answer_ack_request();
   }
 
-  void reap(blockxport::Nanos wait) {
+  // `at`: the time the completions are handed over with (the test's own timeline); default now.
+  void reap(blockxport::Nanos wait, std::optional<blockxport::TimePoint> at = std::nullopt) {
     std::array<blockxport::IoCompletion, 64> done;
     size_t n = engine->reap(done, engine->in_flight() > 0 ? wait : blockxport::Nanos{0});
-    auto now = blockxport::Clock::now();
+    auto now = at.value_or(blockxport::Clock::now());
     for (size_t i = 0; i < n; ++i) {
       auto owner = blockxport::tag_owner(done[i].tag);
       auto index = blockxport::tag_index(done[i].tag);
