@@ -22,6 +22,19 @@ using Setter = std::function<void(const json&, Config&)>;
 
 // The TAP keeps its queue in one kmalloc'ed ring of pointers, which the kernel caps at 4 MiB.
 constexpr unsigned kMaxTxQueueLen = 524288;
+// SCHED_RR's range on Linux (sched_get_priority_min/max).
+constexpr unsigned kMinPriority = 1;
+constexpr unsigned kMaxPriority = 99;
+// Below 10 ms a block the mirror is still copying is skipped as damaged; a minute is an outage.
+constexpr unsigned kMinTornTimeoutMs = 10;
+constexpr unsigned kMaxTornTimeoutMs = 60000;
+
+// --offload, --realtime, ...: "on" or "off".
+bool parse_on_off(const std::string& flag, const std::string& value) {
+  if (value != "on" && value != "off")
+    throw ConfigError(fmt::format("{} '{}': expected on or off", flag, value));
+  return value == "on";
+}
 
 std::string type_name(const json& v) { return v.type_name(); }
 
@@ -83,9 +96,15 @@ const std::map<std::string, Setter>& setters() {
       {"poll_spin_us", [](const json& v, Config& c) { c.poll_spin_us = get_unsigned<unsigned>(v, 0, 1000000); }},
       {"poll_max_interval_us",
        [](const json& v, Config& c) { c.poll_max_interval_us = get_unsigned<unsigned>(v, 10, 1000000); }},
+      {"torn_timeout_ms",
+       [](const json& v, Config& c) { c.torn_timeout_ms = get_unsigned<unsigned>(v, kMinTornTimeoutMs, kMaxTornTimeoutMs); }},
       {"key_file", [](const json& v, Config& c) { c.key_file = get_string(v); }},
       {"accept_key_file", [](const json& v, Config& c) { c.accept_key_file = get_string(v); }},
       {"encrypt", [](const json& v, Config& c) { c.encrypt = get_bool(v); }},
+      {"realtime", [](const json& v, Config& c) { c.realtime = get_bool(v); }},
+      {"priority", [](const json& v, Config& c) { c.priority = get_unsigned<unsigned>(v, kMinPriority, kMaxPriority); }},
+      {"lock_memory", [](const json& v, Config& c) { c.lock_memory = get_bool(v); }},
+      {"keep_interface", [](const json& v, Config& c) { c.keep_interface = get_bool(v); }},
   };
   return table;
 }
@@ -156,9 +175,14 @@ void validate(const Config& c) {
   if (c.dead_after_ms < 3 * c.heartbeat_interval_ms)
     fail(fmt::format("dead_after_ms {} must be at least 3 heartbeats ({} ms)", c.dead_after_ms,
                      3 * c.heartbeat_interval_ms));
+  if (c.torn_timeout_ms < kMinTornTimeoutMs || c.torn_timeout_ms > kMaxTornTimeoutMs)
+    fail(fmt::format("torn_timeout_ms {}: expected {} to {}", c.torn_timeout_ms, kMinTornTimeoutMs, kMaxTornTimeoutMs));
   if (c.mtu && (*c.mtu < 68 || *c.mtu > 65521)) fail(fmt::format("mtu {}: expected 68 to 65521", *c.mtu));
   if (c.tx_queue_len && (*c.tx_queue_len < 1 || *c.tx_queue_len > kMaxTxQueueLen))
     fail(fmt::format("tx_queue_len {}: expected 1 to {}", *c.tx_queue_len, kMaxTxQueueLen));
+  if (c.priority < kMinPriority || c.priority > kMaxPriority)
+    fail(fmt::format("priority {}: expected {} to {} (SCHED_RR; keep it below corosync's 99)", c.priority, kMinPriority,
+                     kMaxPriority));
   if (c.block_size && (*c.block_size & (*c.block_size - 1)) != 0)
     fail(fmt::format("block_size {}: not a power of two", *c.block_size));
   check_account_options(c);  // user, group, control_socket_group: accounts that exist here
@@ -171,9 +195,10 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   CLI::App app{"vnicd: a network interface whose frames travel through shared storage"};
   app.set_version_flag("--version", "vnicd 0.1.0");
   std::optional<std::string> config_file, ifname, send, recv, mac, engine, socket, log_level, offload, sync;
-  std::optional<std::string> user, group, socket_group;
+  std::optional<std::string> user, group, socket_group, realtime, lock_memory, keep_interface;
+  std::optional<unsigned> priority;
   std::vector<std::string> addresses;
-  std::optional<unsigned> mtu, tx_queue_len, heartbeat, dead_after, max_age, queue_depth;
+  std::optional<unsigned> mtu, tx_queue_len, heartbeat, dead_after, max_age, torn_timeout, queue_depth;
   std::optional<uint32_t> block_size, send_slot, peer_slot;
   bool format_if_empty = false;
   std::optional<std::string> key_file, accept_key_file;
@@ -199,6 +224,11 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.add_option("--offload", offload, "on or off: TAP checksum/TSO/USO offloads");
   app.add_option("--sync", sync, "none, odsync or rwf-dsync");
+  app.add_option("--realtime", realtime, "on or off: SCHED_RR scheduling (default on)");
+  app.add_option("--priority", priority, "SCHED_RR priority, 1 to 99 (default 40, below corosync's 99)");
+  app.add_option("--lock-memory", lock_memory, "on or off: lock vnicd's memory against paging (default on)");
+  app.add_option("--keep-interface", keep_interface,
+                 "on or off: a clean stop leaves the interface in place, without carrier (default on)");
   app.add_option("--send-slot", send_slot, "this node's slot on the send volume (shared LUN)");
   app.add_option("--peer-slot", peer_slot, "the peer's slot on the receive volume (shared LUN)");
   app.add_option("--queue-depth", queue_depth, "block writes in flight");
@@ -206,6 +236,8 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.add_option("--dead-after-ms", dead_after,
                  "peer declared dead after this long without a heartbeat (default 1000)");
   app.add_option("--max-frame-age-ms", max_age, "never deliver a frame older than this (default 2000)");
+  app.add_option("--torn-timeout-ms", torn_timeout,
+                 "skip a block that never becomes valid this long after the writer is past it (default 100)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -239,11 +271,11 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   c.key_flags_given = key_file || accept_key_file || encrypt;
   if (block_size) c.block_size = block_size;
   if (log_level) c.log_level = *log_level;
-  if (offload) {
-    if (*offload != "on" && *offload != "off")
-      throw ConfigError(fmt::format("--offload '{}': expected on or off", *offload));
-    c.offload = *offload == "on";
-  }
+  if (offload) c.offload = parse_on_off("--offload", *offload);
+  if (realtime) c.realtime = parse_on_off("--realtime", *realtime);
+  if (priority) c.priority = *priority;
+  if (lock_memory) c.lock_memory = parse_on_off("--lock-memory", *lock_memory);
+  if (keep_interface) c.keep_interface = parse_on_off("--keep-interface", *keep_interface);
   if (sync) c.sync = *sync;
   if (send_slot) c.send_slot = *send_slot;
   if (peer_slot) c.peer_slot = *peer_slot;
@@ -251,6 +283,7 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   if (heartbeat) c.heartbeat_interval_ms = *heartbeat;
   if (dead_after) c.dead_after_ms = *dead_after;
   if (max_age) c.max_frame_age_ms = *max_age;
+  if (torn_timeout) c.torn_timeout_ms = *torn_timeout;
   validate(c);
   return c;
 }

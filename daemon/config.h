@@ -48,11 +48,23 @@ struct Config {
   unsigned flush_deadline_us = 200;
   unsigned poll_spin_us = 2000;
   unsigned poll_max_interval_us = 10000;
+  // How long a block that does not become valid is re-read, once the writer is known past it,
+  // before it is skipped and counted: above the worst lag of an asynchronous array mirror.
+  unsigned torn_timeout_ms = 100;
   // Authenticated blocks and state records (docs/SECURITY.md): the key this node seals with, one
   // more accepted for a rolling key change, and whether the records are encrypted too.
   std::optional<std::string> key_file;
   std::optional<std::string> accept_key_file;
   bool encrypt = false;
+  // Keeping the heartbeat going on a starved node (daemon/realtime.h): SCHED_RR at `priority`,
+  // below corosync's 99 and the kernel's threaded interrupt handlers (FIFO 50); memory locked.
+  // Asked for, never required: a refusal is a warning and a fallback.
+  bool realtime = true;
+  unsigned priority = 40;
+  bool lock_memory = true;
+  // A clean stop leaves the (persistent) interface in place without carrier, with its addresses,
+  // as a NIC outlives its driver's restart; false removes it at a clean stop.
+  bool keep_interface = true;
   bool key_flags_given = false;            // the key options came from flags: SIGHUP keeps them (flags win)
   std::optional<std::string> config_path;  // where it was loaded from, for SIGHUP
 

@@ -18,6 +18,7 @@
 #include "blockxport/volume_format.h"
 #include "daemon/control_protocol.h"
 #include "daemon/privileges.h"
+#include "daemon/realtime.h"
 #include "daemon/status_json.h"
 #include "vnic/error.h"
 #include "vnic/mac_address.h"
@@ -71,6 +72,7 @@ blockxport::LinkOptions link_options(const Config& c) {
   o.writer.queue_depth = c.queue_depth;
   o.writer.flush_deadline = microseconds(c.flush_deadline_us);
   o.reader.spin_window = microseconds(c.poll_spin_us);
+  o.reader.torn_timeout = milliseconds(c.torn_timeout_ms);
   o.reader.max_interval = microseconds(c.poll_max_interval_us);
   o.reader.max_age = milliseconds(c.max_frame_age_ms);
   o.heartbeat_interval = milliseconds(c.heartbeat_interval_ms);
@@ -109,8 +111,15 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   tap_options.name = config_.ifname;
   tap_options.offload = config_.offload;
   tap_options.tx_queue_len = config_.tx_queue_len;
+  // Persistent: a killed vnicd leaves the interface, its addresses and routes, without carrier,
+  // and its successor re-attaches; the cluster stack never sees the NIC vanish.
+  tap_options.persistent = true;
   tap_ = std::make_unique<vnic::TapDevice>(tap_options);
-  spdlog::info("{}: TAP created, offloads {}", config_.ifname, tap_->offloads().to_string());
+  spdlog::info("{}: {}, offloads {}", config_.ifname,
+               tap_->reattached() ? "re-attached to the persistent TAP left by the previous vnicd (addresses, "
+                                    "routes and MTU kept)"
+                                  : "persistent TAP created",
+               tap_->offloads().to_string());
   if (config_.format_if_empty) format_if_empty(config_);
   blockxport::LinkOptions options = link_options(config_);
   options.keys = keys;
@@ -120,7 +129,8 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
                config_.send_path, link_->send_volume().backing_description(), config_.recv_path, link_->engine_name(),
                link_->epoch(), link_->stats().start_sequence);
   control_ = std::make_unique<vnic::LinkControl>(config_.ifname);
-  if (config_.mtu) control_->set_mtu(*config_.mtu);
+  // On a re-attached interface everything below is already in place, and stays untouched.
+  if (config_.mtu && control_->mtu() != *config_.mtu) control_->set_mtu(*config_.mtu);
   vnic::MacAddress mac;
   if (config_.mac) {
     mac = vnic::MacAddress::parse(*config_.mac);
@@ -129,8 +139,9 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
     std::string seed = blockxport::format_uuid(link_->send_superblock().uuid) + "/" + std::to_string(config_.send_slot);
     mac = vnic::derive_local_mac(seed);
   }
-  control_->set_mac(mac);
-  for (const auto& address : config_.addresses) control_->add_address(address);
+  if (control_->mac() != mac) control_->set_mac(mac);
+  for (const auto& address : config_.addresses)
+    if (!control_->ensure_address(address)) spdlog::info("{}: address {} already there", config_.ifname, address);
   monitor_ = std::make_unique<vnic::LinkMonitor>(tap_->ifindex());
   admin_up_ = control_->state().admin_up;
 
@@ -156,6 +167,10 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
 
   if (sd_watchdog_enabled(0, &watchdog_usec_) <= 0) watchdog_usec_ = 0;
   rx_frames_.reserve(link_->send_superblock().block_size);
+  // Everything is allocated: lock it, and the policy, while the privileges for both are still here.
+  realtime_ = apply_realtime(config_);
+  // Started: from here on the interface outlives the process (unless keep_interface is off).
+  tap_->keep_on_close(config_.keep_interface);
 }
 
 Daemon::~Daemon() {
@@ -250,10 +265,26 @@ void Daemon::handle_link_events() {
   for (const auto& event : monitor_->poll()) {
     admin_up_ = event.state.admin_up;
     spdlog::info("{}: link event {} (mtu {})", config_.ifname, vnic::to_string(event.kind), event.state.mtu);
+    if (event.kind == vnic::LinkEventKind::lower_up) resolve_neighbours_afresh();
     if (event.kind == vnic::LinkEventKind::removed) {
       spdlog::error("{}: the interface was removed; stopping", config_.ifname);
       running_ = false;
     }
+  }
+}
+
+// The kernel reports lower-up once its queue passes traffic again. Whatever the stack sent while
+// carrier was off (replies to the peer's first frames after a restart, a cluster stack's own
+// probes) was dropped there, solicitations included, and left INCOMPLETE neighbour entries that
+// ask again only after retrans_time_ms (1 s by default): past knet's link timeout. They ask now.
+void Daemon::resolve_neighbours_afresh() {
+  try {
+    if (size_t restarted = vnic::restart_unresolved_neighbours(tap_->ifindex(), config_.ifname); restarted > 0)
+      spdlog::info("{}: link up: {} neighbour entries left unresolved while it was down ask again now", config_.ifname,
+                   restarted);
+  } catch (const vnic::Error& e) {
+    spdlog::warn("{}: link up: unresolved neighbour entries ask again only when their timer fires: {}", config_.ifname,
+                 e.what());
   }
 }
 
@@ -288,10 +319,18 @@ void Daemon::reload() {
   config_.max_frame_age_ms = fresh.max_frame_age_ms;
   config_.flush_deadline_us = fresh.flush_deadline_us;
   config_.poll_spin_us = fresh.poll_spin_us;
+  config_.torn_timeout_ms = fresh.torn_timeout_ms;
   config_.poll_max_interval_us = fresh.poll_max_interval_us;
   config_.key_file = fresh.key_file;
   config_.accept_key_file = fresh.accept_key_file;
   config_.encrypt = fresh.encrypt;
+  config_.keep_interface = fresh.keep_interface;
+  tap_->keep_on_close(config_.keep_interface);
+  // The privileges to change these went with the drop: they take effect at the next start.
+  if (fresh.realtime != config_.realtime || fresh.priority != config_.priority ||
+      fresh.lock_memory != config_.lock_memory)
+    spdlog::warn("{}: SIGHUP: realtime, priority and lock_memory take effect at the next start; keeping {}",
+                 config_.ifname, realtime_status(config_, realtime_).dump());
   if (fresh.tx_queue_len && fresh.tx_queue_len != config_.tx_queue_len) {
     try {
       control_->set_tx_queue_len(*fresh.tx_queue_len);
@@ -339,7 +378,9 @@ void Daemon::shutdown() {
   }
   link_->stop();
   tap_->set_carrier(false);
-  spdlog::info("{}: stopped cleanly; the peer sees carrier off", config_.ifname);
+  spdlog::info("{}: stopped cleanly; the peer sees carrier off; {}", config_.ifname,
+               config_.keep_interface ? "the interface stays, without carrier (keep_interface)"
+                                      : "the interface is removed (keep_interface off)");
 }
 
 int Daemon::run() {
@@ -398,7 +439,7 @@ nlohmann::json Daemon::status() const {
   } catch (const vnic::Error& e) {
     spdlog::debug("{}: status without the kernel's counters: {}", config_.ifname, e.what());
   }
-  StatusInputs in{config_, *link_, *tap_, counters_, carrier_, admin_up_, started_at_, kernel_link};
+  StatusInputs in{config_, *link_, *tap_, counters_, carrier_, admin_up_, started_at_, kernel_link, realtime_};
   return build_status(in);
 }
 

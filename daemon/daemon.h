@@ -14,9 +14,11 @@
 #include "daemon/auth_events.h"
 #include "daemon/config.h"
 #include "daemon/control_server.h"
+#include "daemon/realtime.h"
 #include "vnic/frame_batch.h"
 #include "vnic/link_control.h"
 #include "vnic/link_monitor.h"
+#include "vnic/neighbour_table.h"
 #include "vnic/tap_device.h"
 
 namespace vnicd {
@@ -46,6 +48,7 @@ class Daemon : private blockxport::FrameSink {
   void follow_peer();
   void log_reader_events();
   void handle_link_events();
+  void resolve_neighbours_afresh();
   void handle_signal();
   void reload();
   void shutdown();
@@ -73,6 +76,7 @@ class Daemon : private blockxport::FrameSink {
     uint64_t epoch_changes = 0, lapped_resyncs = 0, damaged = 0, too_old_blocks = 0;
   } logged_;  // what log_reader_events() has already reported
   AuthEventLog auth_log_;
+  RealtimeState realtime_;
   uint64_t watchdog_usec_ = 0;
   blockxport::TimePoint next_watchdog_{};
   blockxport::TimePoint started_at_;

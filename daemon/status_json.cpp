@@ -100,6 +100,7 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"corrupt_blocks", rs.corrupt_blocks},
         {"malformed_blocks", rs.malformed_blocks},
         {"missing_blocks", rs.missing_blocks},
+        {"unreadable_blocks", rs.unreadable_blocks},
         {"lapped_resyncs", rs.lapped_resyncs},
         {"blocks_lost_lapped", rs.blocks_lost_lapped},
         {"epoch_changes", rs.epoch_changes},
@@ -134,6 +135,8 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"admin_up", in.admin_up},
         {"carrier", in.carrier},
         {"offloads", in.tap.offloads().to_string()},
+        {"reattached", in.tap.reattached()},
+        {"keep_interface", in.config.keep_interface},
         {"tx_queue_len", in.kernel_link ? nlohmann::json(in.kernel_link->tx_queue_len) : nlohmann::json(nullptr)},
         {"tap",
          {{"from_kernel_frames", tap.rx_frames},
@@ -147,6 +150,8 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"block_size", sb.block_size},
         {"backing", link.send_volume().backing_description()}}},
       {"uptime_s", ms_since(in.started_at, now) / 1000.0},
+      // Scheduling and memory lock in force (what was asked for, and what the kernel granted).
+      {"process", realtime_status(in.config, in.realtime)},
       // The timers in force (after any SIGHUP), so tools judge figures against the real settings.
       {"config",
        {{"heartbeat_interval_ms", in.config.heartbeat_interval_ms},
@@ -155,6 +160,7 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"flush_deadline_us", in.config.flush_deadline_us},
         {"poll_spin_us", in.config.poll_spin_us},
         {"poll_max_interval_us", in.config.poll_max_interval_us},
+        {"torn_timeout_ms", in.config.torn_timeout_ms},
         {"queue_depth", in.config.queue_depth}}},
       {"peer", peer_json},
       {"auth", auth_json(link.keys())},

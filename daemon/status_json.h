@@ -9,6 +9,7 @@
 #include "blockxport/clock.h"
 #include "blockxport/link.h"
 #include "daemon/config.h"
+#include "daemon/realtime.h"
 #include "vnic/link_state.h"
 #include "vnic/tap_device.h"
 
@@ -26,6 +27,7 @@ struct StatusInputs {
   blockxport::TimePoint started_at;
   // The interface as the kernel reports it (its drop counters); empty if netlink failed.
   std::optional<vnic::LinkState> kernel_link;
+  const RealtimeState& realtime;
 };
 
 nlohmann::json build_status(const StatusInputs& in);

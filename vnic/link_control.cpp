@@ -154,7 +154,31 @@ void LinkControl::set_tx_queue_len(unsigned frames) {
   apply_change(change.get(), fmt::format("setting txqueuelen to {}", frames));
 }
 
+std::string LinkControl::alias() const {
+  const netlink::LinkPtr link = netlink::fetch_link(sock_.get(), ifindex_, ifname_);
+  const char* text = rtnl_link_get_ifalias(link.get());
+  return text ? std::string(text) : std::string();
+}
+
+void LinkControl::set_alias(std::string_view alias) {
+  const netlink::LinkPtr change(rtnl_link_alloc());
+  rtnl_link_set_ifalias(change.get(), std::string(alias).c_str());
+  apply_change(change.get(), fmt::format("setting alias \"{}\"", alias));
+}
+
+std::string LinkControl::kind() const {
+  const netlink::LinkPtr link = netlink::fetch_link(sock_.get(), ifindex_, ifname_);
+  const char* type = rtnl_link_get_type(link.get());
+  return type ? std::string(type) : std::string();
+}
+
 void LinkControl::add_address(std::string_view cidr) {
+  if (!ensure_address(cidr)) {
+    netlink::throw_nl(ifname_, fmt::format("adding address {}", cidr), -NLE_EXIST);
+  }
+}
+
+bool LinkControl::ensure_address(std::string_view cidr) {
   const netlink::AddrPtr address = make_address(ifname_, ifindex_, cidr);
   if (rtnl_addr_get_family(address.get()) == AF_INET) {
     if (const netlink::NlAddrPtr broadcast = ipv4_broadcast(rtnl_addr_get_local(address.get()))) {
@@ -162,8 +186,12 @@ void LinkControl::add_address(std::string_view cidr) {
     }
   }
   if (const int err = rtnl_addr_add(sock_.get(), address.get(), NLM_F_EXCL); err < 0) {
+    if (err == -NLE_EXIST) {
+      return false;
+    }
     netlink::throw_nl(ifname_, fmt::format("adding address {}", cidr), err);
   }
+  return true;
 }
 
 void LinkControl::remove_address(std::string_view cidr) {

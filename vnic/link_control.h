@@ -42,10 +42,19 @@ class LinkControl {
 
   void set_tx_queue_len(unsigned frames);
 
+  // The interface's alias (`ip link set IFNAME alias TEXT`); empty when it has none.
+  std::string alias() const;
+  void set_alias(std::string_view alias);
+  // The rtnetlink kind: "tun" for a TUN/TAP, "veth", "dummy", ...; empty for a plain device.
+  std::string kind() const;
+
   // CIDR such as "10.77.1.1/24" or "fd00:77::1/64"; IPv4 addresses also get
   // the subnet's broadcast address, as `ip addr add ... brd +` would.
   // Adding an address that is already there is an error.
   void add_address(std::string_view cidr);
+  // The same, except that an address already there is left as it is (false): what a daemon
+  // re-attaching to an interface that kept its addresses needs.
+  bool ensure_address(std::string_view cidr);
   void remove_address(std::string_view cidr);
   // CIDR strings, including kernel-made ones such as the IPv6 link-local.
   std::vector<std::string> addresses(IpFamily family = IpFamily::any) const;

@@ -35,28 +35,80 @@ UniqueFd open_tun_clone_device(const std::string& name) {
   return UniqueFd(fd);
 }
 
-// Returns the name the kernel gave the interface (it fills in "tap%d" names).
-std::string create_tap(int fd, const std::string& requested_name) {
-  if (requested_name.size() >= IFNAMSIZ) {
-    throw Error(requested_name, "creating TAP", fmt::format("name longer than {} characters", IFNAMSIZ - 1));
+constexpr unsigned kTapFlags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+
+// ifr_flags is a short; IFF_TUN_EXCL is its sign bit.
+short as_ifr_flags(unsigned flags) { return static_cast<short>(static_cast<unsigned short>(flags)); }
+
+void check_name_length(const std::string& name) {
+  if (name.size() >= IFNAMSIZ) {
+    throw Error(name, "creating TAP", fmt::format("name longer than {} characters", IFNAMSIZ - 1));
   }
+}
+
+// TUNSETIFF; returns 0 or the errno, and the name the kernel gave (it fills in "tap%d" names).
+int set_iff(int fd, std::string& name, unsigned flags) {
   ifreq request{};
-  std::memcpy(request.ifr_name, requested_name.data(), requested_name.size());
-  // IFF_TUN_EXCL: never silently attach to somebody else's interface.
-  // ifr_flags is a short; IFF_TUN_EXCL is its sign bit.
-  request.ifr_flags =
-      static_cast<short>(static_cast<unsigned short>(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL));
+  std::memcpy(request.ifr_name, name.data(), name.size());
+  request.ifr_flags = as_ifr_flags(flags);
   if (::ioctl(fd, TUNSETIFF, &request) < 0) {
-    const int err = errno;
-    if (err == EBUSY) {
-      throw Error(requested_name, "interface name already in use");
-    }
-    if (err == EPERM) {
-      throw Error(requested_name, "creating TAP", "permission denied (needs CAP_NET_ADMIN)");
-    }
-    throw_errno(requested_name, "creating TAP", err);
+    return errno;
   }
-  return std::string(request.ifr_name, ::strnlen(request.ifr_name, IFNAMSIZ));
+  name.assign(request.ifr_name, ::strnlen(request.ifr_name, IFNAMSIZ));
+  return 0;
+}
+
+[[noreturn]] void throw_create_error(const std::string& name, int err) {
+  if (err == EBUSY) {
+    throw Error(name, "interface name already in use");
+  }
+  if (err == EPERM) {
+    throw Error(name, "creating TAP", "permission denied (needs CAP_NET_ADMIN)");
+  }
+  throw_errno(name, "creating TAP", err);
+}
+
+// An interface of this name exists: it is taken over only if it is a persistent TAP that a
+// TapDevice made (the alias says so), never somebody else's veth, dummy or TAP.
+void check_ours(const std::string& name) {
+  std::string kind, alias;
+  try {
+    LinkControl link(name);
+    kind = link.kind();
+    alias = link.alias();
+  } catch (const Error&) {
+    throw Error(name, "interface name already in use");  // gone, or not visible: say what we know
+  }
+  if (kind == "tun" && alias == kTapAlias) {
+    return;
+  }
+  throw Error(name, fmt::format("interface name already in use by {} that vnicd did not make ({}): refusing to take "
+                                "it over; remove or rename it",
+                                kind.empty() ? std::string("an interface") : fmt::format("a {} interface", kind),
+                                alias.empty() ? std::string("no vnicd alias") : fmt::format("alias \"{}\"", alias)));
+}
+
+// Attaches to an existing persistent TAP of ours; its addresses, routes and MTU stay as they are.
+void reattach(int fd, std::string& name) {
+  check_ours(name);
+  if (const int err = set_iff(fd, name, kTapFlags); err != 0) {
+    if (err == EBUSY) {
+      throw Error(name, "re-attaching to the persistent TAP",
+                  "another process has it open (is another vnicd running for it?)");
+    }
+    if (err == EINVAL) {
+      throw Error(name, "re-attaching to the persistent TAP", "it is not a TAP (a TUN, or multi-queue): remove it");
+    }
+    throw_create_error(name, err);
+  }
+  ifreq attached{};
+  if (::ioctl(fd, TUNGETIFF, &attached) < 0) {
+    throw_errno(name, "reading the re-attached TAP's flags", errno);
+  }
+  const auto flags = static_cast<unsigned short>(attached.ifr_flags);
+  if ((flags & (IFF_TAP | IFF_PERSIST)) != (IFF_TAP | IFF_PERSIST)) {
+    throw Error(name, "re-attaching to the persistent TAP", fmt::format("unexpected flags {:#x}", flags));
+  }
 }
 
 void set_int_option(int fd, const std::string& name, unsigned long request, int value, const char* action) {
@@ -110,21 +162,76 @@ bool is_rejected_frame(int err) {
 
 }  // namespace
 
-TapDevice::TapDevice(const TapOptions& options) {
-  fd_ = open_tun_clone_device(options.name);
-  name_ = create_tap(fd_.get(), options.name);
-  // From here on a throw closes fd_, and the kernel removes the interface.
-  set_vnet_header_format(fd_.get(), name_);
-  offloads_ = negotiate_offloads(fd_.get(), name_, options.offload);
-  // The kernel creates a TAP with carrier on; the daemon raises it only
-  // once the transport to the peer works.
-  set_carrier(false);
-  if (options.tx_queue_len) {
-    // Over rtnetlink, not the SIOCSIFTXQLEN ioctl: that needs an AF_INET socket, which the
-    // hardened unit does not allow.
-    LinkControl(name_).set_tx_queue_len(*options.tx_queue_len);
+TapDevice::TapDevice(const TapOptions& options) : name_(options.name), persistent_(options.persistent) {
+  check_name_length(name_);
+  fd_ = open_tun_clone_device(name_);
+  // IFF_TUN_EXCL: never silently attach to somebody else's interface.
+  const int err = set_iff(fd_.get(), name_, kTapFlags | IFF_TUN_EXCL);
+  if (err == EBUSY && persistent_) {
+    reattach(fd_.get(), name_);
+    reattached_ = true;
+    keep_ = true;  // it was there before us: a failed start leaves it as it was
+  } else if (err != 0) {
+    throw_create_error(name_, err);
   }
-  ifindex_ = interface_index(name_);
+  try {
+    if (persistent_ && !reattached_) {
+      // TUNSETPERSIST takes its value in the argument itself, not through a pointer.
+      if (::ioctl(fd_.get(), TUNSETPERSIST, 1UL) < 0) {
+        throw_errno(name_, "making the TAP persistent", errno);
+      }
+      LinkControl(name_).set_alias(kTapAlias);
+    }
+    set_vnet_header_format(fd_.get(), name_);
+    offloads_ = negotiate_offloads(fd_.get(), name_, options.offload);
+    // The kernel creates a TAP with carrier on; the daemon raises it only
+    // once the transport to the peer works.
+    set_carrier(false);
+    if (options.tx_queue_len) {
+      // Over rtnetlink, not the SIOCSIFTXQLEN ioctl: that needs an AF_INET socket, which the
+      // hardened unit does not allow.
+      LinkControl(name_).set_tx_queue_len(*options.tx_queue_len);
+    }
+    ifindex_ = interface_index(name_);
+  } catch (...) {
+    release();  // an interface made here goes with the failed start
+    throw;
+  }
+}
+
+TapDevice::~TapDevice() { release(); }
+
+TapDevice::TapDevice(TapDevice&& other) noexcept
+    : fd_(std::move(other.fd_)),
+      name_(std::move(other.name_)),
+      ifindex_(other.ifindex_),
+      persistent_(other.persistent_),
+      reattached_(other.reattached_),
+      keep_(other.keep_),
+      offloads_(other.offloads_),
+      stats_(other.stats_) {}
+
+TapDevice& TapDevice::operator=(TapDevice&& other) noexcept {
+  if (this != &other) {
+    release();
+    fd_ = std::move(other.fd_);
+    name_ = std::move(other.name_);
+    ifindex_ = other.ifindex_;
+    persistent_ = other.persistent_;
+    reattached_ = other.reattached_;
+    keep_ = other.keep_;
+    offloads_ = other.offloads_;
+    stats_ = other.stats_;
+  }
+  return *this;
+}
+
+void TapDevice::release() noexcept {
+  if (fd_ && persistent_ && !keep_) {
+    // Not persistent any more: the kernel removes the interface as the fd closes.
+    ::ioctl(fd_.get(), TUNSETPERSIST, 0UL);
+  }
+  fd_.reset();
 }
 
 void TapDevice::set_carrier(bool up) {

@@ -80,8 +80,79 @@ TEST_CASE("bad option values are refused naming the option", "[config]") {
   CHECK_THROWS_WITH(parse({"--send", "/a", "--bogus"}), Catch::Contains("--bogus"));
 }
 
+TEST_CASE("torn_timeout_ms: default, file, flag, and its range", "[config]") {
+  auto c = parse({"--send", "/a", "--recv", "/b"});
+  REQUIRE(c);
+  CHECK(c->torn_timeout_ms == 100);
+  TempJson file(R"({"send": "/a", "recv": "/b", "torn_timeout_ms": 2500})");
+  c = parse({"--config", file.path});
+  REQUIRE(c);
+  CHECK(c->torn_timeout_ms == 2500);
+  c = parse({"--config", file.path, "--torn-timeout-ms", "10"});
+  REQUIRE(c);
+  CHECK(c->torn_timeout_ms == 10);
+  CHECK_THROWS_WITH(parse({"--send", "/a", "--recv", "/b", "--torn-timeout-ms", "9"}),
+                    Catch::Contains("torn_timeout_ms 9: expected 10 to 60000"));
+  CHECK_THROWS_WITH(parse({"--send", "/a", "--recv", "/b", "--torn-timeout-ms", "60001"}),
+                    Catch::Contains("torn_timeout_ms 60001: expected 10 to 60000"));
+  TempJson too_short(R"({"send": "/a", "recv": "/b", "torn_timeout_ms": 0})");
+  CHECK_THROWS_WITH(parse({"--config", too_short.path}),
+                    Catch::Contains(too_short.path) && Catch::Contains("'torn_timeout_ms'"));
+}
+
 TEST_CASE("IPv6 and IPv4 CIDRs are accepted", "[config]") {
   auto c = parse({"--send", "/a", "--recv", "/b", "--address", "10.77.0.1/24", "--address", "fd00:77::1/64"});
   REQUIRE(c);
   CHECK(c->addresses.size() == 2);
+}
+
+TEST_CASE("real-time scheduling, memory lock and keep_interface: defaults, file, flags", "[config][realtime]") {
+  auto defaults = parse({"--send", "/a", "--recv", "/b"});
+  REQUIRE(defaults);
+  CHECK(defaults->realtime);
+  CHECK(defaults->priority == 40u);  // below corosync's 99 and the threaded IRQ handlers' 50
+  CHECK(defaults->lock_memory);
+  CHECK(defaults->keep_interface);
+
+  TempJson file(R"({"send": "/a", "recv": "/b", "realtime": false, "priority": 20, "lock_memory": false,
+                    "keep_interface": false})");
+  auto from_file = parse({"--config", file.path});
+  REQUIRE(from_file);
+  CHECK_FALSE(from_file->realtime);
+  CHECK(from_file->priority == 20u);
+  CHECK_FALSE(from_file->lock_memory);
+  CHECK_FALSE(from_file->keep_interface);
+
+  auto flags_win = parse({"--config", file.path, "--realtime", "on", "--priority", "99", "--lock-memory", "on",
+                          "--keep-interface", "on"});
+  REQUIRE(flags_win);
+  CHECK(flags_win->realtime);
+  CHECK(flags_win->priority == 99u);
+  CHECK(flags_win->lock_memory);
+  CHECK(flags_win->keep_interface);
+}
+
+TEST_CASE("bad real-time values are refused naming the option", "[config][realtime]") {
+  auto refused_file = [](const std::string& text, const std::string& expected) {
+    TempJson file(text);
+    INFO(text);
+    CHECK_THROWS_WITH(parse({"--config", file.path}), Catch::Contains(file.path) && Catch::Contains(expected));
+  };
+  refused_file(R"({"send": "/a", "recv": "/b", "priority": 0})", "'priority': expected a whole number from 1 to 99");
+  refused_file(R"({"send": "/a", "recv": "/b", "priority": 100})", "'priority': expected a whole number from 1 to 99");
+  refused_file(R"({"send": "/a", "recv": "/b", "realtime": "rr"})", "'realtime': expected true or false");
+  refused_file(R"({"send": "/a", "recv": "/b", "lock_memory": 1})", "'lock_memory': expected true or false");
+  refused_file(R"({"send": "/a", "recv": "/b", "keep_interface": "no"})", "'keep_interface': expected true or false");
+
+  auto refused_flags = [](std::vector<std::string> args, const std::string& expected) {
+    args.insert(args.begin(), {"--send", "/a", "--recv", "/b"});
+    INFO(expected);
+    CHECK_THROWS_AS(parse(args), ConfigError);
+    CHECK_THROWS_WITH(parse(args), Catch::Contains(expected));
+  };
+  refused_flags({"--priority", "0"}, "priority 0: expected 1 to 99");
+  refused_flags({"--priority", "100"}, "priority 100: expected 1 to 99");
+  refused_flags({"--realtime", "yes"}, "--realtime 'yes': expected on or off");
+  refused_flags({"--lock-memory", "1"}, "--lock-memory '1': expected on or off");
+  refused_flags({"--keep-interface", "true"}, "--keep-interface 'true': expected on or off");
 }

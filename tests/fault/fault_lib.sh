@@ -2,7 +2,8 @@
 # are copies kept by vnic-mirror (A's send volume a.vol -> a.mirror, read by B; b.vol ->
 # b.mirror, read by A), UDP traffic A -> B, and the frame accounting that must add up.
 source "$(dirname "${BASH_SOURCE[0]}")/../e2e/lib.sh"
-export VNIC_MIRROR=$VNIC_BUILD/tests/fault/vnic-mirror
+# VNIC_MIRROR may name another build's mirror (to run an older vnicd against today's faults).
+export VNIC_MIRROR=${VNIC_MIRROR:-$VNIC_BUILD/tests/fault/vnic-mirror}
 export E2E_VOLUME_SIZE=${E2E_VOLUME_SIZE:-32M}
 DEAD_AFTER_MS=1000
 # Under ASan+UBSan (CI runs the suite twice) the same faults go with half the traffic, and the
@@ -200,10 +201,6 @@ quiesce() {
 #    refused) or sat whole in a block the mirror destroyed (the reader counts those blocks, not
 #    their frames);
 #  - so: missing datagrams = the sum of all those counted drops, exactly.
-# Fixed bug (fault.late_after_idle): B used to skip a block that was only late when it had been
-# waiting for that sequence since before (an idle gap, an outage). KNOWN_BUG_LATE_BLOCK=1
-# tolerates up to KNOWN_BUG_MAX_SKIPS (10) such blocks per run, loudly, to compare with an old
-# build; the default (0) tolerates none.
 reconcile() {
   local name=$1 before=$2 after=$3 destroyed=${4:-0} destroyed_blocks=${5:-0}
   local report=$E2E_RUN/$name.json sent received missing
@@ -213,7 +210,7 @@ reconcile() {
   [ "$(jq .corrupt "$report")" = 0 ] || fail "$name: $(jq .corrupt "$report") corrupt datagrams delivered"
   [ "$(jq .duplicates "$report")" = 0 ] || fail "$name: $(jq .duplicates "$report") duplicated datagrams delivered"
   [ "$(jq .reordered "$report")" = 0 ] || fail "$name: $(jq .reordered "$report") reordered datagrams delivered"
-  local from_tap placed tx_drops kdrop delivered rx_drops after_delivery to_tap udp_drops skips extra
+  local from_tap placed tx_drops kdrop delivered rx_drops after_delivery to_tap udp_drops skips
   from_tap=$(delta a_from_tap $after $before)
   placed=$(delta a_placed $after $before)
   tx_drops=$(delta a_tx_drops $after $before)
@@ -229,18 +226,9 @@ reconcile() {
     "to TAP $to_tap, skipped $skips blocks | mirror destroyed $destroyed_blocks blocks, $destroyed whole frames" \
     "| B kernel UDP drops $udp_drops"
   [ "${FAULT_VERBOSE:-0}" = 0 ] || status_json b | jq -c '{rx, drops}'
-  extra=$((skips - destroyed_blocks))
-  [ $extra -ge 0 ] || fail "$name: the mirror destroyed $destroyed_blocks blocks but B skipped only $skips"
+  [ $skips -ge $destroyed_blocks ] || fail "$name: the mirror destroyed $destroyed_blocks blocks but B skipped only $skips"
+  [ $skips -le $destroyed_blocks ] || fail "$name: B skipped $((skips - destroyed_blocks)) blocks the mirror never destroyed"
   local unaccounted=$((placed - delivered - rx_drops - destroyed))
-  if [ $extra -gt 0 ]; then
-    [ "${KNOWN_BUG_LATE_BLOCK:-0}" = 1 ] && [ $extra -le "${KNOWN_BUG_MAX_SKIPS:-10}" ] ||
-      fail "$name: B skipped $extra blocks the mirror never destroyed"
-    [ $unaccounted -le $((extra * 65536 / 60)) ] || fail "$name: $unaccounted frames unaccounted for $extra skipped blocks"
-    note "KNOWN BUG (fault.late_after_idle): B skipped $extra late blocks; their $unaccounted frames are counted only as blocks"
-    missing=$((missing - unaccounted))
-    placed=$((placed - unaccounted))
-    unaccounted=0
-  fi
   [ $sent -eq $((from_tap + kdrop)) ] || fail "$name: $sent sent but A's vnicd read $from_tap and A's kernel counted $kdrop drops"
   [ $from_tap -eq $(($(delta a_placed $after $before) + tx_drops)) ] ||
     fail "$name: A's vnicd read $from_tap frames but placed $(delta a_placed $after $before) and counted $tx_drops drops"
@@ -272,4 +260,41 @@ carrier_goes_off() {
     sleep 0.005
   done
   note "carrier on $side off $(( $(now_ms) - start )) ms into the outage"
+}
+
+# watch_delivery: samples B's delivered frame count every 20 ms (to $E2E_RUN/delivery.log, as
+# "MS FRAMES" lines) until unwatch_delivery.
+watch_delivery() {
+  (
+    while :; do
+      echo "$(now_ms) $(status_field b .rx.frames)"
+      sleep 0.02
+    done
+  ) >"$E2E_RUN/delivery.log" 2>/dev/null &
+  DELIVERY_WATCH=$!
+}
+unwatch_delivery() {
+  kill "$DELIVERY_WATCH" 2>/dev/null || true
+  wait "$DELIVERY_WATCH" 2>/dev/null || true
+}
+# longest_stall FROM_MS TO_MS: the longest time between FROM_MS and TO_MS in which B delivered
+# nothing (from the samples of watch_delivery), in ms. Traffic must flow through the whole span.
+longest_stall() {
+  awk -v from="$1" -v to="$2" '
+    $1 < from { count = $2; next }
+    $1 > to { exit }
+    { if (!started) { started = 1; last = from }
+      if ($2 != count) { if ($1 - last > worst) worst = $1 - last; last = $1; count = $2 } }
+    END { if (to - last > worst) worst = to - last; print worst + 0 }' "$E2E_RUN/delivery.log"
+}
+
+# recovery_check NAME FAULT_MS END_MS LIMIT_MS: B delivered something at least every LIMIT_MS
+# from the fault (FAULT_MS) to the end of the traffic (END_MS): the link came back within the
+# limit, however many blocks the fault damaged.
+recovery_check() {
+  local name=$1 stall
+  stall=$(longest_stall "$2" "$3")
+  note "$name: B's longest stall after the fault: $stall ms (limit $4 ms)"
+  echo "$stall" >"$E2E_RUN/$name.stall_ms"
+  [ "$stall" -le "$4" ] || fail "$name: B delivered nothing for $stall ms after the fault (limit $4 ms)"
 }

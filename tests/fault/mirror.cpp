@@ -69,6 +69,10 @@ nlohmann::json to_json(const MirrorStats& s) {
           {"vanishes", s.vanishes},
           {"lapped_jumps", s.lapped_jumps},
           {"epoch_jumps", s.epoch_jumps},
+          {"burst_damaged", s.burst_damaged},
+          {"burst_lost", s.burst_lost},
+          {"garbage_ahead", s.garbage_ahead},
+          {"state_damaged", s.state_damaged},
           {"destroyed_blocks", s.destroyed_blocks},
           {"destroyed_frames", s.destroyed_frames},
           {"next_sequence", s.next_sequence}};
@@ -198,6 +202,15 @@ bool Mirror::capture(TimePoint now) {
     if (state_head_ <= expect_ || now - *state_held_since_ >= kMaxStateHold) {
       std::memcpy(last_state_.data(), table->data(), last_state_.size());
       state_held_since_.reset();
+      if (state_damage_pending_ > 0) {
+        // The copy lands damaged (the source keeps it whole): a bit in the followed record's body.
+        --state_damage_pending_;
+        ++stats_.state_damaged;
+        auto damaged = std::make_shared<AlignedBuffer>(table->size(), 4096);
+        std::memcpy(damaged->data(), table->data(), table->size());
+        damaged->data()[options_.slot * 4096ull + 16 + rng_() % 64] ^= std::byte(1u << (rng_() % 8));
+        table = damaged;
+      }
       Job job{JobKind::state, 0, table, blockxport::kStateTableOffset, 0, static_cast<uint32_t>(table->size())};
       schedule(now + options_.lag, std::move(job));
       state = true;
@@ -334,7 +347,19 @@ void Mirror::take_block(std::shared_ptr<AlignedBuffer> data, uint64_t sequence, 
   auto length = static_cast<uint32_t>(data->size());
   Job job{JobKind::block, sequence, data, offset, 0, length};
 
-  if (chance(options_.bitflip_rate)) {
+  if (lose_pending_ > 0) {
+    --lose_pending_;
+    ++stats_.burst_lost;
+    destroyed(*data, sequence);  // never copied: the place keeps what it held
+    return;
+  }
+
+  bool burst = damage_pending_ > 0;
+  if (burst) {
+    --damage_pending_;
+    ++stats_.burst_damaged;
+  }
+  if (burst || chance(options_.bitflip_rate)) {
     // A flipped bit in the padding is harmless by design; the ones that matter are in the header
     // and the records, so that is where they go (a third of them in the header).
     auto copy = std::make_shared<AlignedBuffer>(length, 4096);
@@ -506,6 +531,18 @@ void Mirror::repair(uint64_t from, uint64_t to) {
     src_.read_exact(block->data(), length, sb_.block_offset(options_.slot, q));
     schedule(now, Job{JobKind::block, q, block, sb_.block_offset(options_.slot, q), 0, length});
   }
+}
+
+void Mirror::garbage_ahead(uint64_t count) {
+  count = std::min<uint64_t>(count, sb_.ring_blocks - 1);
+  AlignedBuffer garbage(sb_.block_size, 4096);
+  for (uint64_t q = expect_; q < expect_ + count; ++q) {
+    for (size_t i = 0; i < garbage.size(); ++i) garbage.data()[i] = std::byte(rng_());
+    dst_.write_exact(garbage.data(), sb_.block_size, sb_.block_offset(options_.slot, q));
+    dst_sequence_[position(q)] = 0;
+  }
+  stats_.garbage_ahead += count;
+  lose_next(count);
 }
 
 void Mirror::vanish() {

@@ -43,6 +43,12 @@ struct MirrorStats {
   uint64_t vanishes = 0;
   uint64_t lapped_jumps = 0;  // the writer had gone a whole ring past the mirror (after an outage)
   uint64_t epoch_jumps = 0;   // the writer restarted further on
+  // Scripted bursts (the control file): blocks landing damaged, blocks never copied, ring places
+  // ahead of the writer filled with garbage, state-table copies landing damaged.
+  uint64_t burst_damaged = 0;
+  uint64_t burst_lost = 0;
+  uint64_t garbage_ahead = 0;
+  uint64_t state_damaged = 0;
   // Blocks that never land intact, and the whole frames in them (records flagged FIRST|LAST): the
   // reader cannot know how many frames a block it skips held, so this is how tests reconcile.
   uint64_t destroyed_blocks = 0;
@@ -70,6 +76,15 @@ class Mirror {
   // The destination disappears (truncated to nothing, so every read of it fails short) until
   // resume(), which rebuilds it from the source like a full resynchronisation.
   void vanish();
+  // The next `count` blocks land with a bit flipped (each destroyed, as --bitflip-rate does).
+  void damage_next(uint64_t count) { damage_pending_ += count; }
+  // The next `count` blocks are never copied: their places keep what they held.
+  void lose_next(uint64_t count) { lose_pending_ += count; }
+  // The `count` places the writer writes next get garbage now, and its writes to them are lost: a
+  // resynchronisation that left damage ahead of the writer's head.
+  void garbage_ahead(uint64_t count);
+  // The next `count` copies of the state table land with a bit flipped in the followed record.
+  void damage_state_next(uint64_t count) { state_damage_pending_ += count; }
   bool paused() const { return paused_; }
   bool vanished() const { return vanished_; }
   const MirrorStats& stats() const { return stats_; }
@@ -125,6 +140,9 @@ class Mirror {
   bool last_destroyed_open_ = false;           // ... ended with the start of a frame
   uint64_t torn_expect_ = 0;                   // a torn block at this sequence was read whole ...
   TimePoint torn_retry_at_{};                  // ... and is read whole again from then on
+  uint64_t damage_pending_ = 0;
+  uint64_t lose_pending_ = 0;
+  uint64_t state_damage_pending_ = 0;
   bool paused_ = false;
   bool vanished_ = false;
   MirrorStats stats_;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -34,12 +35,12 @@ void write_stats(const vnic_fault::MirrorOptions& options, const vnic_fault::Mir
   std::rename(tmp.c_str(), options.stats_file.c_str());
 }
 
-// The control file's first word, or "" when there is none.
+// The control file's first line, or "" when there is none.
 std::string read_control(const std::string& path) {
   std::ifstream in(path);
-  std::string word;
-  in >> word;
-  return word;
+  std::string line;
+  std::getline(in, line);
+  return line;
 }
 
 class Controller {
@@ -73,9 +74,15 @@ class Controller {
     }
     if (!options_.control_file.empty() && now >= next_control_) {
       next_control_ = now + std::chrono::milliseconds(10);
-      std::string word = read_control(options_.control_file);
-      if (word != control_) {
-        control_ = word;
+      std::string line = read_control(options_.control_file);
+      if (line != control_) {
+        control_ = line;
+        std::istringstream words(line);
+        std::string word;
+        uint64_t count = 0;
+        words >> word >> count;
+        // One-shot bursts (a third word, if any, only makes the line differ from the last one).
+        if (burst(word, count)) return;
         if (word == "vanish") {
           mirror_.vanish();
           log("destination vanished (control file)");
@@ -87,6 +94,21 @@ class Controller {
   }
 
  private:
+  bool burst(const std::string& word, uint64_t count) {
+    if (word == "damage")
+      mirror_.damage_next(count);
+    else if (word == "lose")
+      mirror_.lose_next(count);
+    else if (word == "garbage")
+      mirror_.garbage_ahead(count);
+    else if (word == "damage-state")
+      mirror_.damage_state_next(count);
+    else
+      return false;
+    std::fprintf(stderr, "vnic-mirror: %s %llu (control file)\n", word.c_str(), static_cast<unsigned long long>(count));
+    return true;
+  }
+
   // Signals, the schedule and the control file each hold their own outage; the link is down
   // while any of them does, so one ending does not end another.
   void set(bool& source, bool paused, const char* why) {

@@ -48,7 +48,9 @@ std::optional<MirrorOptions> parse_mirror_options(int argc, char** argv) {
   add_optional_ms(app, "--pause-after-ms", o.pause_after, "start a link outage this long after the start");
   add_ms(app, "--pause-ms", o.pause_for, "length of each scheduled outage");
   add_optional_ms(app, "--pause-every-ms", o.pause_every, "repeat the scheduled outage this often");
-  app.add_option("--control", o.control_file, "file holding run, pause or vanish (polled every 10 ms)");
+  app.add_option("--control", o.control_file,
+                 "file holding run, pause or vanish, or a burst: damage N, lose N, garbage N, damage-state N "
+                 "(polled every 10 ms; a line acts once, until it changes)");
   app.add_option("--stats", o.stats_file, "write the counts as JSON here on SIGHUP and at exit");
   app.add_flag("--whole-blocks", o.whole_blocks, "copy whole blocks, padding included (an exact copy)");
   app.add_option("--seed", o.seed, "seed of every random choice");

@@ -29,8 +29,7 @@ took=$(( $(now_ms) - started ))
 snapshot after
 mirror=$(mirror_stats a)
 echo "mirror A -> B: $mirror"
-# The known late-block bug may strike once in a while over hundreds of thousands of blocks.
-KNOWN_BUG_MAX_SKIPS=${KNOWN_BUG_MAX_SKIPS:-100} reconcile soak before after "$(jq .destroyed_frames <<<"$mirror")" \
+reconcile soak before after "$(jq .destroyed_frames <<<"$mirror")" \
   "$(jq .destroyed_blocks <<<"$mirror")"
 corrupt=$(delta b_corrupt_blocks after before)
 lost=$(delta b_lost_blocks after before)

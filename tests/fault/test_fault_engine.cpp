@@ -113,3 +113,21 @@ TEST_CASE("fault engine: after N requests, and an outage file fails everything w
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   CHECK(run_one(*engine, rig.write()).result == static_cast<int32_t>(kLength));
 }
+
+TEST_CASE("fault engine: a bad-read file fails the reads that touch its range, and no write") {
+  Rig rig;
+  FaultInjection f = parse_fault_injection("bad_read_file=" + rig.file.path() + ".bad");
+  CHECK(f.bad_read_file == rig.file.path() + ".bad");
+  auto engine = make_fault_engine(make_io_engine(EngineKind::sync, {4, false}), f);
+  CHECK(run_one(*engine, rig.read()).result == static_cast<int32_t>(kLength));  // no file: no bad place
+  auto bad_place = [&](uint64_t offset, uint64_t length) {
+    std::ofstream(f.bad_read_file) << offset << " " << length << "\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // looked at every 5 ms
+  };
+  bad_place(kLength - 512, 512);  // the read's last sector
+  CHECK(run_one(*engine, rig.read()).result == -EIO);
+  CHECK(run_one(*engine, rig.write()).result == static_cast<int32_t>(kLength));
+  bad_place(kLength, 4096);  // just past it
+  CHECK(run_one(*engine, rig.read()).result == static_cast<int32_t>(kLength));
+  std::remove(f.bad_read_file.c_str());
+}

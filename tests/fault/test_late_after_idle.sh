@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # A block that lands late after an idle link must be waited for like any other (torn_timeout,
-# 100 ms). Bursts of datagrams separated by idle gaps go through a mirror that holds some blocks
-# back by up to 90 ms, less than the 100 ms the reader waits (so a later block, or the record naming a later head, lands first). The
+# here 300 ms). Bursts of datagrams separated by idle gaps go through a mirror that holds some blocks
+# back by up to 90 ms, less than the 300 ms the reader waits (so a later block, or the record naming a later head, lands first). The
 # reader must skip nothing: every frame A placed is delivered.
 source "$(dirname "$0")/fault_lib.sh"
 require_environment
 fault_lab_setup
 start_mirror a --lag-ms 2 --reorder-rate 1 --reorder-ms 90 --seed 91
 start_mirror b --lag-ms 2 --seed 92
-fault_lab_up
+# A torn timeout of 300 ms, not the default 100: a block held back 90 ms that the loaded mirror
+# process lands a few ms later still was skipped against 100 ms (a 10 ms margin for scheduling on a
+# 2-core host). 300 ms leaves room for that and still catches the bug this test is for: a timer
+# counted from when the reader began waiting runs from the start of the 400 ms idle gap.
+fault_lab_up --torn-timeout-ms 300
 # A trickle B -> A keeps A consuming, so A's state record (and the head it names) is rewritten
 # every few milliseconds instead of every heartbeat.
 ip netns exec "$NS_A" "$UDP_PROBE" recv 7002 1000000 30000 >/dev/null 2>&1 &

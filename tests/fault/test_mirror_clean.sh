@@ -18,7 +18,7 @@ probe clean 10000 2000 200 1400 5
 quiesce
 snapshot after
 reconcile clean before after 0
-[ "$(jq .received "$E2E_RUN/clean.json")" = "$(scaled 10000)" ] || [ "${KNOWN_BUG_LATE_BLOCK:-0}" = 1 ] ||
+[ "$(jq .received "$E2E_RUN/clean.json")" = "$(scaled 10000)" ] ||
   fail "datagrams lost without faults"
 
 note "the ring on a.mirror is an exact copy of a.vol's"

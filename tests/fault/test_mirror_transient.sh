@@ -12,7 +12,13 @@ faults=(--lag-ms 10 --reorder-rate 0.05 --reorder-ms 20 --torn-rate 0.05 --torn-
   --stale-rate 0.03 --stale-ms 30 --duplicate-rate 0.05 --duplicate-ms 50)
 start_mirror a "${faults[@]}" --seed 21
 start_mirror b "${faults[@]}" --seed 22
-fault_lab_up
+# This test is about exactness under transient faults, not recovery speed. The faults' delays
+# (10-50 ms) are within the default 100 ms torn timeout, but on a loaded host the mirror itself
+# falls behind: its copies queue up and a torn block's second half, or a stale block's repair,
+# lands hundreds of ms after the state record that showed the writer past it (B's delivery_age
+# reached 600 ms, p50 260 ms, at load 7), and the reader rightly skips it. A timeout above any
+# such scheduling delay keeps the assertion exact: nothing the mirror delivers is ever skipped.
+fault_lab_up --torn-timeout-ms 1000
 
 probe warmup 5000 20000 200 1400 1
 rss_a=$(rss_kib a)
@@ -24,7 +30,7 @@ snapshot after
 reconcile transient before after 0
 # A's writer may drop (and count) frames when the ring is full by its lagging acknowledgements;
 # the reader must lose nothing it was given.
-[ "$(delta b_delivered after before)" = "$(delta a_placed after before)" ] || [ "${KNOWN_BUG_LATE_BLOCK:-0}" = 1 ] ||
+[ "$(delta b_delivered after before)" = "$(delta a_placed after before)" ] ||
   fail "B lost frames to transient faults"
 [ "$(delta b_crc_rereads after before)" -gt 0 ] || fail "B never saw a torn block: the fault was not exercised"
 check_rss a "$rss_a"

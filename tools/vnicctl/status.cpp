@@ -57,6 +57,18 @@ void print_auth(const json& s) {
                                            rx.value("auth_no_key_blocks", uint64_t{0})));
 }
 
+// One line: the scheduling policy and memory lock in force, against what was asked for (a daemon
+// from before they existed has no "process").
+void print_process(const json& s) {
+  if (!s.contains("process")) return;
+  const json& p = s["process"];
+  std::string policy = num(p["scheduling"]);
+  if (policy == "SCHED_RR" || policy == "SCHED_FIFO") policy += " priority " + num(p["scheduling_priority"]);
+  fmt::print("process: {} (asked: {}), memory locked: {} (asked: {})\n", policy,
+             p.value("realtime", false) ? "SCHED_RR priority " + num(p["priority"]) : std::string("realtime off"),
+             num(p["memory_locked"]), p.value("lock_memory", false) ? "yes" : "no");
+}
+
 void print_table(const json& s) {
   const json& i = s["interface"];
   fmt::print("{}: carrier {}, admin {}, offloads {}\n", num(i["name"]), i["carrier"].get<bool>() ? "on" : "off",
@@ -69,6 +81,7 @@ void print_table(const json& s) {
              num(s["volumes"]["recv"]), num(s["volumes"]["engine"]), num(s["volumes"]["block_size"]),
              num(s["volumes"]["backing"]));
   print_auth(s);
+  print_process(s);
   const json& tx = s["tx"];
   fmt::print("tx (to the send volume):\n");
   row("epoch", num(tx["epoch"]));
