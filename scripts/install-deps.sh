@@ -14,6 +14,8 @@ packages=(
   gnuplot-nox
   faketime
   dpkg-dev rpm
+  corosync keepalived pacemaker pacemaker-cli-utils
+  stress-ng fio
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -35,3 +37,15 @@ echo "install-deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# The cluster packages are here for the tests and the demo, which run their own instances in
+# network namespaces. On a machine with systemd, Debian's packages would also enable and start a
+# host-wide corosync (a one-node cluster on 127.0.0.1), Pacemaker and keepalived: stop and
+# disable those this run installed; a machine that already had them keeps them as they were.
+if [ -d /run/systemd/system ]; then
+  for service in corosync pacemaker keepalived; do
+    case " ${missing[*]} " in
+      *" $service "*) systemctl disable --now "$service.service" >/dev/null 2>&1 || true ;;
+    esac
+  done
+fi

@@ -56,8 +56,11 @@ scripts/fuzz.sh "${VNIC_FUZZ_SECONDS:-20}"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-echo "== tests under ASan+UBSan"
-(cd build-asan && strict_ctest "tests under ASan+UBSan" ctest --output-on-failure --timeout 600)
+# Not the cluster label: those tests judge corosync, keepalived and Pacemaker riding on vnic0, with
+# timing bounds a 2-3x slower vnicd only blurs; vnicd's memory errors are what ASan is for, and the
+# e2e and fault tests drive the same daemon harder. They run on the release build below.
+echo "== tests under ASan+UBSan (all but the cluster label)"
+(cd build-asan && strict_ctest "tests under ASan+UBSan" ctest -LE '^cluster$' --output-on-failure --timeout 600)
 
 echo "== tests under TSan (labels unit, daemon, vnic)"
 # TSan's shadow memory needs the address layout of at most 28 random mmap bits; newer kernels
