@@ -36,9 +36,15 @@ fault_lab_setup() {
 }
 
 # start_mirror SIDE [vnic-mirror options]: copies SIDE's send volume to its mirror.
+# The mirror plays the storage array, which a busy host does not starve: it runs at vnicd's
+# real-time priority (vnicd's default, SCHED_RR 40) where the kernel allows it. At normal priority
+# it fell seconds behind whenever the two vnicds kept both cores busy (under ASan: the peer's state
+# records reached the other side over a second late, and the carrier flapped).
 start_mirror() {
-  local side=$1; shift
-  "$VNIC_MIRROR" --src "$E2E_VOL/$side.vol" --dst "$E2E_VOL/$side.mirror" --stats "$E2E_RUN/mirror-$side.json" \
+  local side=$1 realtime=()
+  shift
+  chrt -r 40 true 2>/dev/null && realtime=(chrt -r 40)
+  "${realtime[@]}" "$VNIC_MIRROR" --src "$E2E_VOL/$side.vol" --dst "$E2E_VOL/$side.mirror" --stats "$E2E_RUN/mirror-$side.json" \
     --control "$E2E_RUN/mirror-$side.ctl" "$@" >"$E2E_RUN/mirror-$side.out" 2>>"$E2E_RUN/mirror-$side.log" &
   echo $! >"$E2E_RUN/mirror-$side.pid"
   wait_until 10 "vnic-mirror $side to start" grep -q running "$E2E_RUN/mirror-$side.log"
