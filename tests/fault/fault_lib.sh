@@ -283,6 +283,19 @@ unwatch_delivery() {
   kill "$DELIVERY_WATCH" 2>/dev/null || true
   wait "$DELIVERY_WATCH" 2>/dev/null || true
 }
+
+# finish_watched_probe: after a background probe (PROBE_BACKGROUND=1) under watch_delivery, waits
+# for its sender (traffic_end: when it finished) and its receiver, stops watching, lets both daemons
+# go quiet and takes the `after` snapshot.
+finish_watched_probe() {
+  wait "$PROBE_SENDER" || fail "udp_probe send failed"
+  PROBE_SENDER=
+  traffic_end=$(now_ms)
+  probe_wait
+  unwatch_delivery
+  quiesce
+  snapshot after
+}
 # longest_stall FROM_MS TO_MS: the longest time between FROM_MS and TO_MS in which B delivered
 # nothing (from the samples of watch_delivery), in ms. Traffic must flow through the whole span.
 longest_stall() {

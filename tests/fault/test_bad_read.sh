@@ -32,13 +32,7 @@ snapshot before
 watch_delivery
 fault_at=$(now_ms)
 FAULT_SCALE_PCT=100 PROBE_BACKGROUND=1 probe bad 400 150 200 1400 10
-wait "$PROBE_SENDER" || fail "udp_probe send failed"
-PROBE_SENDER=
-traffic_end=$(now_ms)
-probe_wait
-unwatch_delivery
-quiesce
-snapshot after
+finish_watched_probe
 blocks=$("$VNIC_BIN_VNICCTL" inspect "$E2E_VOL/a.vol" --json --blocks $((count + 100)) |
   jq --argjson s "$bad" '[.slots[0].blocks[] | select(.sequence == $s)]')
 [ "$(jq length <<<"$blocks")" = 1 ] && [ "$(jq -r '.[0].check' <<<"$blocks")" = ok ] || fail "block $bad is not on A's volume: $blocks"

@@ -27,13 +27,7 @@ snapshot idle
 watch_delivery
 fault_at=$(now_ms)
 FAULT_SCALE_PCT=100 PROBE_BACKGROUND=1 probe ahead 5000 1000 200 1400 8
-wait "$PROBE_SENDER" || fail "udp_probe send failed"
-PROBE_SENDER=
-traffic_end=$(now_ms)
-probe_wait
-unwatch_delivery
-quiesce
-snapshot after
+finish_watched_probe
 mirror=$(mirror_stats a)
 echo "$mirror"
 [ "$(jq .garbage_ahead <<<"$mirror")" = "$burst" ] && [ "$(jq .burst_lost <<<"$mirror")" = "$burst" ] ||

@@ -24,13 +24,7 @@ FAULT_SCALE_PCT=100 PROBE_BACKGROUND=1 probe burst "$traffic" 1000 200 1400 7
 sleep 1
 fault_at=$(now_ms)
 mirror_control a "damage $burst"
-wait "$PROBE_SENDER" || fail "udp_probe send failed"
-PROBE_SENDER=
-traffic_end=$(now_ms)
-probe_wait
-unwatch_delivery
-quiesce
-snapshot after
+finish_watched_probe
 mirror=$(mirror_stats a)
 echo "$mirror"
 [ "$(jq .burst_damaged <<<"$mirror")" = "$burst" ] || fail "the mirror damaged $(jq .burst_damaged <<<"$mirror") blocks, not $burst"

@@ -27,13 +27,7 @@ mirror_control a "damage-state 5"
 sleep 0.05
 fault_at=$(now_ms)
 mirror_control a "damage $burst"
-wait "$PROBE_SENDER" || fail "udp_probe send failed"
-PROBE_SENDER=
-traffic_end=$(now_ms)
-probe_wait
-unwatch_delivery
-quiesce
-snapshot after
+finish_watched_probe
 mirror_a=$(mirror_stats a)
 echo "A -> B: $mirror_a"
 [ "$(jq .state_damaged <<<"$mirror_a")" = 5 ] || fail "the mirror did not damage the 5 state records asked for"
