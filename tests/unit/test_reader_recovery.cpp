@@ -179,20 +179,42 @@ TEST_CASE("blocks the mirror never wrote are skipped together as missing; late o
   CHECK(rig.reader->stats().corrupt_blocks == 0);
 }
 
+namespace {
+
+// A reader over a mirror whose engine fails every read that touches a chosen byte range, while
+// one is set (the fault engine's bad_read_file, which it looks at every 5 ms).
+struct BadReadRig {
+  TempFile place{0, "bad-read"};
+  FaultInjection faults = [this] {
+    FaultInjection f;
+    f.bad_read_file = place.path();
+    return f;
+  }();
+  MirrorRig rig{4096, 256, EngineKind::automatic, 4, recovery_reader(), &faults};
+
+  void fail_reads(uint64_t offset, uint64_t length) {
+    std::ofstream(place.path()) << offset << " " << length << "\n";
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  void heal() {
+    std::ofstream(place.path(), std::ios::trunc);
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+};
+
+}  // namespace
+
 TEST_CASE("a block whose every read fails is skipped and counted once the writer is past it, never before",
           "[reader][recovery]") {
-  TempFile bad_place(0, "bad-read");
-  FaultInjection faults;
-  faults.bad_read_file = bad_place.path();
-  MirrorRig rig(4096, 256, EngineKind::automatic, 4, recovery_reader(), &faults);
+  BadReadRig bad_reads;
+  MirrorRig& rig = bad_reads.rig;
   CheckingSink sink;
   Timeline t{rig, sink};
   rig.reader->attach(rig.writer_view(), t.now);
   write_blocks(rig, sink, 0, 1);
   uint64_t bad = write_blocks(rig, sink, 1, 1);
   rig.mirror_range(1, rig.writer->next_sequence());
-  std::ofstream(bad_place.path()) << rig.superblock.block_offset(0, bad) << " " << rig.superblock.block_size << "\n";
-  std::this_thread::sleep_for(milliseconds(10));  // the engine looks at the file every 5 ms
+  bad_reads.fail_reads(rig.superblock.block_offset(0, bad), rig.superblock.block_size);
 
   REQUIRE(t.run_until([&] { return sink.indices.size() == 1; }, milliseconds(50)));
   // The writer is not past it yet (as far as the reader can know): retried, never skipped.
@@ -216,10 +238,8 @@ TEST_CASE("a block whose every read fails is skipped and counted once the writer
 }
 
 TEST_CASE("while every read fails (an outage), nothing is skipped, however long it lasts", "[reader][recovery]") {
-  TempFile bad_place(0, "bad-read");
-  FaultInjection faults;
-  faults.bad_read_file = bad_place.path();
-  MirrorRig rig(4096, 256, EngineKind::automatic, 4, recovery_reader(), &faults);
+  BadReadRig bad_reads;
+  MirrorRig& rig = bad_reads.rig;
   CheckingSink sink;
   Timeline t{rig, sink};
   rig.reader->attach(rig.writer_view(), t.now);
@@ -227,8 +247,7 @@ TEST_CASE("while every read fails (an outage), nothing is skipped, however long 
   rig.mirror(1);
   REQUIRE(t.run_until([&] { return sink.indices.size() == 1; }, milliseconds(50)));
 
-  std::ofstream(bad_place.path()) << "0 " << (uint64_t{1} << 40) << "\n";
-  std::this_thread::sleep_for(milliseconds(10));  // the engine looks at the file every 5 ms
+  bad_reads.fail_reads(0, uint64_t{1} << 40);
   write_blocks(rig, sink, 1, 10);
   rig.mirror_range(2, rig.writer->next_sequence());
   t.writer_record();
@@ -236,8 +255,7 @@ TEST_CASE("while every read fails (an outage), nothing is skipped, however long 
   CHECK(rig.reader->stats().read_errors > 0);
   CHECK(rig.reader->stats().missing_blocks == 0);
 
-  std::ofstream(bad_place.path(), std::ios::trunc);
-  std::this_thread::sleep_for(milliseconds(10));
+  bad_reads.heal();
   auto back = t.run_until([&] { return sink.indices.size() == 11; }, milliseconds(100));
   CAPTURE(sink.indices, rig.reader->stats().read_errors, rig.reader->stats().reads, rig.reader->next_sequence(), rig.reader->window(), rig.reader->stats().torn_rereads, rig.reader->stats().empty_polls);
   REQUIRE(back);
