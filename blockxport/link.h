@@ -94,6 +94,7 @@ struct LinkPeer {
   std::unique_ptr<BlockReader> reader;
   uint64_t acked = 0;           // the highest sequence of ours it consumed (0: not reading us)
   TimePoint acked_moved_at{};   // when that last moved
+  std::optional<TimePoint> full_since;  // our ring is full for it since (by its last acknowledgement)
   bool lapped_out = false;      // stalled while our ring was full for it: not waited for
   bool ever_seen = false;       // its record has shown a writer since we started
 };

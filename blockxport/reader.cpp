@@ -98,7 +98,7 @@ void BlockReader::attach(const WriterView& writer, TimePoint now) {
   if (writer.monotonic_ns != 0) writer_clock_.observe(writer.monotonic_ns, writer.seen_at);
   epoch_ = writer.epoch;
   next_ = std::max({writer.head, writer.first_sequence, uint64_t{1}});
-  skip_written_before_ns_ = writer.monotonic_ns;
+  skip_written_before_ns_ = std::max(writer.monotonic_ns, writer.old_before_ns);
   skipping_old_ = true;
   interval_ = options_.min_interval;
   next_poll_at_ = now;

@@ -114,6 +114,10 @@ struct WriterView {
   uint64_t head = 0;            // every sequence below is written
   uint64_t monotonic_ns = 0;    // the writer's clock when it wrote the record
   TimePoint seen_at{};          // our clock when we read the record
+  // On attach: blocks stamped before this (the writer's clock) are old traffic, skipped. 0: the
+  // record's own time. An owner that knows how stale a record may be (a heartbeat) sets it later,
+  // so nothing written between the record and our attach is taken for new.
+  uint64_t old_before_ns = 0;
 };
 
 // Our estimate of the writer's clock. Every timestamp we see (a state record's, a block's) was
