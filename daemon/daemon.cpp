@@ -16,7 +16,7 @@
 #include "blockxport/key_file.h"
 #include "blockxport/volume_check.h"
 #include "blockxport/volume_format.h"
-#include "daemon/control_protocol.h"
+#include "control/control_protocol.h"
 #include "daemon/privileges.h"
 #include "daemon/realtime.h"
 #include "daemon/status_json.h"
@@ -146,9 +146,11 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   admin_up_ = control_->state().admin_up;
 
   auto socket_group = resolve_socket_group(config_);  // 0660 with that group, else 0600
-  server_ = std::make_unique<ControlServer>(
+  server_ = std::make_unique<vnic_control::ControlServer>(
       config_.effective_control_socket(),
-      [this](const nlohmann::json& request) { return dispatch_command(request, [this] { return status(); }); },
+      [this](const nlohmann::json& request) {
+        return vnic_control::dispatch_command(request, [this] { return status(); });
+      },
       socket_group ? 0660 : 0600, socket_group);
 
   sigset_t signals;

@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "blockxport/link.h"
+#include "control/control_server.h"
 #include "daemon/auth_events.h"
 #include "daemon/config.h"
-#include "daemon/control_server.h"
 #include "daemon/realtime.h"
 #include "vnic/frame_batch.h"
 #include "vnic/link_control.h"
@@ -60,7 +60,7 @@ class Daemon : private blockxport::FrameSink {
   std::unique_ptr<vnic::TapDevice> tap_;
   std::unique_ptr<vnic::LinkControl> control_;
   std::unique_ptr<vnic::LinkMonitor> monitor_;
-  std::unique_ptr<ControlServer> server_;
+  std::unique_ptr<vnic_control::ControlServer> server_;
   vnic::FrameBatch tx_batch_;
   std::vector<blockxport::FrameSpan> tx_views_;
   std::vector<vnic::Frame> rx_frames_;

@@ -6,7 +6,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "daemon/control_server.h"
+#include "control/control_client.h"
+#include "control/control_protocol.h"
 #include "tools/vnicctl/commands.h"
 
 namespace vnicctl {
@@ -115,9 +116,9 @@ void print_table(const json& s) {
 
 int run_status(const StatusOptions& o) {
   std::string socket = o.socket.empty() ? "/run/vnic/" + o.ifname + ".sock" : o.socket;
-  json reply = vnicd::control_request(socket, {{"command", "status"}});
-  if (reply.contains("error"))
-    throw std::runtime_error(fmt::format("{}: {}", socket, reply["error"].get<std::string>()));
+  json reply = vnic_control::control_request(socket, {{vnic_control::kCommandKey, vnic_control::kStatusCommand}});
+  if (reply.contains(vnic_control::kErrorKey))
+    throw std::runtime_error(fmt::format("{}: {}", socket, reply[vnic_control::kErrorKey].get<std::string>()));
   if (o.as_json) {
     fmt::print("{}\n", reply.dump(2));
   } else {
