@@ -32,8 +32,6 @@ using blockxport::TimePoint;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-constexpr size_t kTapBatch = 64;
-
 void same_file_check(const Config& c) {
   struct stat a {
   }, b{};
@@ -101,7 +99,7 @@ void epoll_add(int epoll_fd, int fd, uint32_t events) {
 
 }  // namespace
 
-Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch), started_at_(Clock::now()) {
+Daemon::Daemon(Config config) : config_(std::move(config)), started_at_(Clock::now()) {
   apply_log_level();
   std::shared_ptr<const blockxport::Keyring> keys = load_keys(config_);
   same_file_check(config_);
@@ -143,7 +141,8 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   for (const auto& address : config_.addresses)
     if (!control_->ensure_address(address)) spdlog::info("{}: address {} already there", config_.ifname, address);
   monitor_ = std::make_unique<vnic::LinkMonitor>(tap_->ifindex());
-  admin_up_ = control_->state().admin_up;
+  datapath_ = std::make_unique<Datapath>(*tap_, *link_);
+  datapath_->set_admin_up(control_->state().admin_up);
 
   auto socket_group = resolve_socket_group(config_);  // 0660 with that group, else 0600
   server_ = std::make_unique<vnic_control::ControlServer>(
@@ -168,7 +167,6 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   if (link_->completion_fd() >= 0) epoll_add(epoll_fd_, link_->completion_fd(), EPOLLIN);
 
   if (sd_watchdog_enabled(0, &watchdog_usec_) <= 0) watchdog_usec_ = 0;
-  rx_frames_.reserve(link_->send_superblock().block_size);
   // Everything is allocated: lock it, and the policy, while the privileges for both are still here.
   realtime_ = apply_realtime(config_);
   // Started: from here on the interface outlives the process (unless keep_interface is off).
@@ -182,63 +180,14 @@ Daemon::~Daemon() {
 
 void Daemon::apply_log_level() const { spdlog::set_level(spdlog::level::from_str(config_.log_level)); }
 
-void Daemon::deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader&) {
-  if (!admin_up_) {
-    counters_.rx_dropped_admin_down += frames.size();  // a NIC that is down takes nothing in
-    return;
-  }
-  rx_frames_.clear();
-  for (auto f : frames) {
-    // The TAP only reads these bytes; Frame wants a mutable slot because it also serves reads.
-    vnic::Frame frame(const_cast<std::byte*>(f.data()), f.size());
-    frame.set_length(f.size());
-    rx_frames_.push_back(frame);
-  }
-  std::span<const vnic::Frame> pending(rx_frames_);
-  // The TAP takes frames into the stack at once; EAGAIN here is the kernel's backlog being full,
-  // and the frames it refuses are counted by the device as dropped.
-  for (int attempt = 0; attempt < 3 && !pending.empty(); ++attempt) {
-    auto result = tap_->write_batch(pending);
-    pending = pending.subspan(result.consumed());
-  }
-}
-
-void Daemon::pump_tap_to_link(TimePoint now) {
-  for (int round = 0; round < 16; ++round) {
-    if (tx_batch_.empty()) {
-      if (!tap_readable_ || !running_) return;
-      if (tap_->read_batch(tx_batch_) == 0) {
-        tap_readable_ = false;
-        return;
-      }
-    }
-    tx_views_.clear();
-    for (const auto& frame : tx_batch_.frames()) tx_views_.push_back(frame.bytes());
-    size_t taken = link_->send(tx_views_, now);
-    tx_batch_.consume_front(taken);
-    if (!tx_batch_.empty()) {
-      ++counters_.tx_backpressure_waits;  // every block buffer busy: wait for a write to finish
-      return;
-    }
-  }
-}
-
-void Daemon::follow_peer() {
+void Daemon::log_peer_state() {
   auto state = link_->peer().state();
-  if (last_peer_state_ != state) {
-    spdlog::info("{}: peer {}{}", config_.ifname, blockxport::peer_state_name(state),
-                 state == blockxport::PeerState::no_volume
-                     ? fmt::format(" (waiting for {} to be formatted)", config_.recv_path)
-                     : "");
-    last_peer_state_ = state;
-  }
-  bool want = state == blockxport::PeerState::alive && link_->reader() && link_->reader()->attached();
-  if (want != carrier_) {
-    tap_->set_carrier(want);
-    carrier_ = want;
-    ++counters_.carrier_changes;
-    spdlog::info("{}: carrier {}", config_.ifname, want ? "on" : "off");
-  }
+  if (last_peer_state_ == state) return;
+  spdlog::info("{}: peer {}{}", config_.ifname, blockxport::peer_state_name(state),
+               state == blockxport::PeerState::no_volume
+                   ? fmt::format(" (waiting for {} to be formatted)", config_.recv_path)
+                   : "");
+  last_peer_state_ = state;
 }
 
 // One line per event an admin would want to see: resyncs, writer restarts, damaged or late blocks.
@@ -265,7 +214,7 @@ void Daemon::log_reader_events() {
 
 void Daemon::handle_link_events() {
   for (const auto& event : monitor_->poll()) {
-    admin_up_ = event.state.admin_up;
+    datapath_->set_admin_up(event.state.admin_up);
     spdlog::info("{}: link event {} (mtu {})", config_.ifname, vnic::to_string(event.kind), event.state.mtu);
     if (event.kind == vnic::LinkEventKind::lower_up) resolve_neighbours_afresh();
     if (event.kind == vnic::LinkEventKind::removed) {
@@ -291,7 +240,7 @@ void Daemon::resolve_neighbours_afresh() {
 }
 
 void Daemon::reload() {
-  ++counters_.reloads;
+  ++reloads_;
   if (!config_.config_path) {
     spdlog::info("{}: SIGHUP: no config file to reload", config_.ifname);
     return;
@@ -366,20 +315,13 @@ timespec Daemon::epoll_timeout() const {
   if (auto wake = link_->next_wakeup())
     wait = std::clamp(std::chrono::duration_cast<Nanos>(*wake - Clock::now()), Nanos{0}, wait);
   // Frames held back by a busy writer wait for a completion; without a completion fd, poll.
-  if (!tx_batch_.empty() && link_->completion_fd() < 0) wait = Nanos{0};
+  if (datapath_->holding_frames() && link_->completion_fd() < 0) wait = Nanos{0};
   return timespec{static_cast<time_t>(wait.count() / 1'000'000'000), static_cast<long>(wait.count() % 1'000'000'000)};
 }
 
 void Daemon::shutdown() {
   sd_notify(0, "STOPPING=1");
-  // Frames already read from the TAP are still ours to send; then the clean stop.
-  auto deadline = Clock::now() + milliseconds(500);
-  while (!tx_batch_.empty() && Clock::now() < deadline) {
-    pump_tap_to_link(Clock::now());
-    link_->run_once(*this, milliseconds(1));
-  }
-  link_->stop();
-  tap_->set_carrier(false);
+  datapath_->stop(milliseconds(500));
   spdlog::info("{}: stopped cleanly; the peer sees carrier off; {}", config_.ifname,
                config_.keep_interface ? "the interface stays, without carrier (keep_interface)"
                                       : "the interface is removed (keep_interface off)");
@@ -390,15 +332,15 @@ int Daemon::run() {
   epoll_event events[16];
   while (running_) {
     TimePoint now = Clock::now();
-    link_->run_once(*this, Nanos{0});
     try {
-      pump_tap_to_link(now);
+      datapath_->turn(now);
     } catch (const vnic::Error& e) {
       // The interface was deleted under us (ip link del): nothing left to serve.
       spdlog::error("{}", e.what());
       break;
     }
-    follow_peer();
+    log_peer_state();
+    datapath_->follow_peer();
     log_reader_events();
     if (watchdog_usec_ && now >= next_watchdog_) {
       sd_notify(0, "WATCHDOG=1");
@@ -410,7 +352,7 @@ int Daemon::run() {
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == tap_->fd()) {
-        tap_readable_ = true;
+        datapath_->on_device_readable();
       } else if (fd == signal_fd_) {
         handle_signal();
       } else if (fd == monitor_->fd()) {
@@ -441,7 +383,8 @@ nlohmann::json Daemon::status() const {
   } catch (const vnic::Error& e) {
     spdlog::debug("{}: status without the kernel's counters: {}", config_.ifname, e.what());
   }
-  StatusInputs in{config_, *link_, *tap_, counters_, carrier_, admin_up_, started_at_, kernel_link, realtime_};
+  StatusInputs in{config_,     *link_,        *tap_,       datapath_->counters(), reloads_, datapath_->carrier(),
+                  datapath_->admin_up(), started_at_, kernel_link, realtime_};
   return build_status(in);
 }
 

@@ -1,12 +1,11 @@
-// vnicd's core: one event loop moving frames TAP -> writer and reader -> TAP, following the
-// peer's liveness with the carrier, and serving the control socket.
+// vnicd's core: the TAP, its netlink control and watch, the control socket, signals, reload and
+// the watchdog, around one event loop that drives the data path (daemon/datapath.h).
 #pragma once
 
 #include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -14,8 +13,8 @@
 #include "control/control_server.h"
 #include "daemon/auth_events.h"
 #include "daemon/config.h"
+#include "daemon/datapath.h"
 #include "daemon/realtime.h"
-#include "vnic/frame_batch.h"
 #include "vnic/link_control.h"
 #include "vnic/link_monitor.h"
 #include "vnic/neighbour_table.h"
@@ -23,19 +22,12 @@
 
 namespace vnicd {
 
-struct DaemonCounters {
-  uint64_t rx_dropped_admin_down = 0;  // frames from the peer while the interface was down
-  uint64_t tx_backpressure_waits = 0;  // TAP reads paused: every block buffer busy
-  uint64_t carrier_changes = 0;
-  uint64_t reloads = 0;
-};
-
-class Daemon : private blockxport::FrameSink {
+class Daemon {
  public:
   // Opens the volumes, creates and configures the interface and the control socket. Throws with
   // one line on any failure, leaving nothing behind (the TAP and socket go with the object).
   explicit Daemon(Config config);
-  ~Daemon() override;
+  ~Daemon();
 
   // Runs until SIGTERM or SIGINT, then stops cleanly. Returns the exit status.
   int run();
@@ -43,9 +35,7 @@ class Daemon : private blockxport::FrameSink {
   nlohmann::json status() const;
 
  private:
-  void deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader& block) override;
-  void pump_tap_to_link(blockxport::TimePoint now);
-  void follow_peer();
+  void log_peer_state();
   void log_reader_events();
   void handle_link_events();
   void resolve_neighbours_afresh();
@@ -61,17 +51,13 @@ class Daemon : private blockxport::FrameSink {
   std::unique_ptr<vnic::LinkControl> control_;
   std::unique_ptr<vnic::LinkMonitor> monitor_;
   std::unique_ptr<vnic_control::ControlServer> server_;
-  vnic::FrameBatch tx_batch_;
-  std::vector<blockxport::FrameSpan> tx_views_;
-  std::vector<vnic::Frame> rx_frames_;
+  // Refers to link_ and tap_, so it is declared (and destroyed) after them.
+  std::unique_ptr<Datapath> datapath_;
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   bool running_ = true;
-  bool tap_readable_ = false;
-  bool carrier_ = false;
-  bool admin_up_ = false;
   std::optional<blockxport::PeerState> last_peer_state_;
-  DaemonCounters counters_;
+  uint64_t reloads_ = 0;
   struct LoggedReaderEvents {
     uint64_t epoch_changes = 0, lapped_resyncs = 0, damaged = 0, too_old_blocks = 0;
   } logged_;  // what log_reader_events() has already reported

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include "control/status_keys.h"
-#include "daemon/daemon.h"
 
 namespace vnicd {
 namespace {
@@ -174,7 +173,7 @@ nlohmann::json build_status(const StatusInputs& in) {
       {keys::kCounters,
        {{keys::kCarrierChanges, in.counters.carrier_changes},
         {keys::kTxBackpressureWaits, in.counters.tx_backpressure_waits},
-        {keys::kReloads, in.counters.reloads},
+        {keys::kReloads, in.reloads},
         {keys::kStateWrites, link.stats().state_writes},
         {keys::kStateReads, link.stats().state_reads},
         {keys::kStateUnreadable, link.stats().state_unreadable},
