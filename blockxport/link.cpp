@@ -312,6 +312,11 @@ std::optional<TimePoint> Link::next_wakeup() const {
   return when;
 }
 
+bool Link::joined(TimePoint now) const {
+  const LinkPeer& p = peers_.front();
+  return p.reader && p.reader->attached() && now >= p.joined_at;
+}
+
 bool Link::any_peer_alive() const {
   return std::any_of(peers_.begin(), peers_.end(),
                      [](const LinkPeer& p) { return p.monitor.alive() && p.reader && p.reader->attached(); });
@@ -376,6 +381,7 @@ void Link::observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimeP
       view.old_before_ns = record.writer_monotonic_ns + static_cast<uint64_t>(options_.ack_interval.count()) +
                            static_cast<uint64_t>(kRecordStalenessMargin.count());
       peer.reader->attach(view, now);
+      peer.joined_at = now + options_.ack_interval + kRecordStalenessMargin;
     }
     else
       peer.reader->note_writer(view);
@@ -418,6 +424,27 @@ void Link::update_writer_flow(TimePoint now, bool fresh) {
   } else {
     writer_->set_reader_progress(*least, true);  // may show room; too early to prove there is none
   }
+}
+
+std::optional<ReaderStats> Link::reader_totals() const {
+  std::optional<ReaderStats> total;
+  for (const auto& p : peers_) {
+    if (!p.reader) continue;
+    if (!total)
+      total = p.reader->stats();
+    else
+      total->add(p.reader->stats());
+  }
+  return total;
+}
+
+uint64_t Link::least_ack() const {
+  uint64_t least = 0;
+  for (const auto& p : peers_) {
+    bool alive = p.monitor.alive() || p.monitor.state() == PeerState::unknown;
+    if (alive && p.acked != 0 && !p.lapped_out) least = least == 0 ? p.acked : std::min(least, p.acked);
+  }
+  return least;
 }
 
 LinkStats Link::stats() const {

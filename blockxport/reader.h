@@ -81,6 +81,9 @@ struct ReaderStats {
   // clocks joined by the smallest delay ever seen (see WriterClock), so it includes the storage
   // write, mirror and poll delay and errs young by at most that smallest delay.
   LatencyHistogram delivery_age;
+
+  // Another reader's counters added in (a node's readers of several peer slots, as one total).
+  void add(const ReaderStats& other);
 };
 
 // What happened to a reader that its owner should hear about once, when it happens (a log line,

@@ -20,13 +20,8 @@ inline void pump_frames(blockxport::Link& link, CheckingSink& sink, uint64_t fir
   std::vector<blockxport::FrameSpan> views(frames.begin(), frames.end());
   size_t want = sink.indices.size() + count, done = 0;
   auto deadline = blockxport::Clock::now() + std::chrono::seconds(10);
-  // Until the reader has attached, what is sent is old traffic to it and is skipped by design.
-  while (!(link.reader() && link.reader()->attached()) && blockxport::Clock::now() < deadline)
-    link.run_once(sink, std::chrono::milliseconds(1));
-  // ... and so is what its writer stamps within ack_interval plus a margin of the record the reader
-  // attached by (it may have been written before the reader looked): a joiner never replays.
-  auto joined = blockxport::Clock::now() + std::chrono::milliseconds(15);
-  while (blockxport::Clock::now() < joined) link.run_once(sink, std::chrono::milliseconds(1));
+  // Until the reader has joined, what is sent is old traffic to it and is skipped by design.
+  while (!link.joined() && blockxport::Clock::now() < deadline) link.run_once(sink, std::chrono::milliseconds(1));
   while ((done < views.size() || sink.indices.size() < want) && blockxport::Clock::now() < deadline) {
     if (done < views.size()) done += link.send(std::span(views).subspan(done), blockxport::Clock::now());
     link.run_once(sink, std::chrono::microseconds(100));
