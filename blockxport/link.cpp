@@ -385,6 +385,11 @@ void Link::observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimeP
     }
     else
       peer.reader->note_writer(view);
+    // A parked reader learns from the table that its ring moved: one read instead of a poll per
+    // peer per interval, whatever the number of peers.
+    if (peer.reader->parked() &&
+        (record.head_sequence > peer.reader->next_sequence() || record.epoch != peer.reader->epoch()))
+      peer.reader->wake(now);
     peer.ever_seen = true;
   }
   uint64_t acked = record.acks[options_.send_slot];

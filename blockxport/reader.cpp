@@ -102,6 +102,7 @@ void BlockReader::attach(const WriterView& writer, TimePoint now) {
   skipping_old_ = true;
   interval_ = options_.min_interval;
   next_poll_at_ = now;
+  parked_ = woken_ = false;
 }
 
 void BlockReader::detach() {
@@ -158,7 +159,7 @@ size_t BlockReader::run_length(uint64_t sequence, size_t limit) const {
 }
 
 void BlockReader::poll(TimePoint now) {
-  if (!attached_ || now < next_poll_at_) return;
+  if (!attached_ || (parked_ && !woken_) || now < next_poll_at_) return;
   std::array<IoRequest, 64> batch;
   size_t count = 0;
   size_t width = window();
@@ -415,13 +416,42 @@ void BlockReader::refresh_unready(TimePoint now) {
 }
 
 void BlockReader::expect_reply(TimePoint now) {
+  send_streak_ = now - last_send_ < options_.dense_gap ? send_streak_ + 1 : 0;
+  bool dense = send_streak_ >= kDenseStreak;
+  last_send_ = now;
+  if (parked_) {
+    // A lone send (a heartbeat) leaves the reader parked: its answer is found by the table read.
+    if (dense && attached_) {
+      parked_ = woken_ = false;
+      interval_ = options_.min_interval;
+      next_poll_at_ = now;
+    }
+    return;
+  }
   if (!attached_ || interval_ <= options_.min_interval) return;
   interval_ = options_.min_interval;
   next_poll_at_ = std::min(next_poll_at_, now + interval_);
 }
 
+void BlockReader::wake(TimePoint now) {
+  if (!attached_ || !parked_) return;
+  woken_ = true;
+  next_poll_at_ = now;
+}
+
 void BlockReader::schedule_after_miss(TimePoint now) {
-  if (now - last_data_at_ < options_.spin_window) {
+  if (parked_) {
+    woken_ = false;  // read what was there: asleep again until the next wake()
+    return;
+  }
+  if (options_.park_after.count() > 0 && now - std::max(last_delivery_, last_send_) >= options_.park_after &&
+      now - last_data_at_ >= options_.park_after) {
+    parked_ = true;
+    return;
+  }
+  // Back to back only while data streams (two blocks within the spin window): a lone block, a
+  // request or a heartbeat, is followed by the back-off alone, not a burst of reads.
+  if (now - last_data_at_ < options_.spin_window && data_gap_ < options_.spin_window) {
     next_poll_at_ = now;
     return;
   }
@@ -526,12 +556,19 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
         continue;
       }
       if (auto age = age_ns(h, now)) stats_.delivery_age.record(*age);
-      if (!frames_.empty()) sink.deliver(frames_, h);
+      if (!frames_.empty()) {
+        sink.deliver(frames_, h);
+        delivery_streak_ = now - last_delivery_ < options_.dense_gap ? delivery_streak_ + 1 : 0;
+        bool dense = delivery_streak_ >= kDenseStreak;
+        last_delivery_ = now;
+        if (parked_ && dense) parked_ = woken_ = false;  // a stream, or requests: poll the ring again
+      }
       for (const auto& f : frames_) stats_.bytes_delivered += f.size();
       stats_.frames_delivered += frames_.size();
       ++stats_.blocks_delivered;
       continuous_ = true;
       streaming_ = true;
+      data_gap_ = now - last_data_at_;
       last_data_at_ = now;
       interval_ = options_.min_interval;
       next_poll_at_ = now;
@@ -616,7 +653,7 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
 }
 
 std::optional<TimePoint> BlockReader::next_poll() const {
-  if (!attached_) return std::nullopt;
+  if (!attached_ || (parked_ && !woken_)) return std::nullopt;
   // Reads in flight across the whole window: their completions, not a timer, are what to wait for.
   for (size_t i = 0, width = window(); i < width; ++i)
     if (slot_for(next_ + i).state == SlotState::idle) return next_poll_at_;

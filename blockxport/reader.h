@@ -46,6 +46,13 @@ struct ReaderOptions {
   Nanos max_interval{1'000'000};         // ... doubling up to this one (the idle poll period)
   Nanos torn_timeout{100'000'000};       // how long an unreadable block is re-read before it is skipped
   Nanos max_age{0};                      // frames older than this are dropped, not delivered (0: no limit)
+  // Idle, the reader parks: it stops polling the ring after this long without a delivery or a
+  // send (0: never), and its owner wakes it when the writer's state record shows new blocks (one
+  // read of the state table serves every reader). Sparse traffic (heartbeats) is then found by the
+  // table read alone and does not unpark it; only a run of frames each within dense_gap of the
+  // last (a stream, requests and their responses) makes it poll the ring again.
+  Nanos park_after{0};
+  Nanos dense_gap{10'000'000};
 };
 
 struct ReaderStats {
@@ -187,6 +194,11 @@ class BlockReader {
   // polls a few more times after each send and a reply waits about a quarter of its round trip,
   // not a whole idle interval.
   void expect_reply(TimePoint now);
+  // Parked: no polls of the ring until wake() (the owner saw the writer move) or dense traffic.
+  bool parked() const { return parked_; }
+  // Reads the ring once now (and on while what it finds keeps coming), then parks again unless
+  // the traffic turns out dense.
+  void wake(TimePoint now);
   void poll(TimePoint now);
   void on_complete(uint32_t slot_index, int32_t result, TimePoint now);
   // Hands every block that is next in sequence and ready to the sink; returns the block count.
@@ -291,6 +303,16 @@ class BlockReader {
   bool wants_writer_state_ = false;
   uint32_t predicted_bytes_ = 0;
   TimePoint last_data_at_{};
+  Nanos data_gap_{Nanos::max()};   // between the last two blocks delivered
+  bool parked_ = false;
+  bool woken_ = false;             // parked, but reading once for what the owner saw the writer write
+  TimePoint last_delivery_{};      // of a block with frames (the dense-traffic test) ...
+  TimePoint last_send_{};          // ... and of our own send (expect_reply)
+  // Dense traffic: this many deliveries (or sends) in a row, each within dense_gap of the one
+  // before. A heartbeat protocol's pairs (a token and its message) stay sparse.
+  static constexpr unsigned kDenseStreak = 3;
+  unsigned delivery_streak_ = 0;
+  unsigned send_streak_ = 0;
   TimePoint next_poll_at_{};
   Nanos interval_{0};
   WriterPastTimes writer_past_;  // from state records and valid blocks

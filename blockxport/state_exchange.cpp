@@ -86,12 +86,15 @@ std::optional<TimePoint> StateExchange::write_due(const OwnProgress& progress, u
   // idle reader can learn from the table alone that a ring moved.
   if (progress.head != published_head_) due = std::min(due, published_at_ + options_.ack_interval);
   uint64_t eighth = std::max<uint64_t>(1, ack_ring_blocks / 8);
+  uint64_t noticeable = std::max<uint64_t>(1, ack_ring_blocks / 32);
   for (uint32_t slot : peers_) {
     uint64_t ack = progress.acks[slot], published = published_acks_[slot];
     if (ack == published) continue;
-    // Progress goes out an interval after the last record, or at once after an eighth of the ring.
+    // Progress goes out at once after an eighth of the ring, an interval after the last record
+    // once it is a 32nd (a writer holding for it sees room within milliseconds), and otherwise
+    // with the heartbeat: the few blocks of sparse traffic never make a writer's ring look full.
     if (ack >= published + eighth) return TimePoint{};
-    due = std::min(due, published_at_ + options_.ack_interval);
+    if (ack >= published + noticeable) due = std::min(due, published_at_ + options_.ack_interval);
   }
   return due;
 }
@@ -99,10 +102,15 @@ std::optional<TimePoint> StateExchange::write_due(const OwnProgress& progress, u
 void StateExchange::maybe_write(TimePoint now, const OwnProgress& progress, uint64_t ack_ring_blocks) {
   auto due = write_due(progress, ack_ring_blocks);
   if (!due || now < *due) return;
-  if (now >= next_heartbeat_) {
+  // Any record resets the heartbeat timer (a head or ack record is as good a sign of life as a
+  // heartbeat, so sparse traffic costs no extra writes), and the counter moves at most once an
+  // interval, however often records go out (a streaming writer's every 2 ms): a peer's echo of it
+  // stays within its replay window in heartbeats.
+  if (now >= heartbeat_counted_at_ + options_.heartbeat_interval) {
     ++heartbeat_;
-    next_heartbeat_ = now + options_.heartbeat_interval;
+    heartbeat_counted_at_ = now;
   }
+  next_heartbeat_ = now + options_.heartbeat_interval;
   StateRecord record = own_record(WriterStatus::running, now, progress);
   published_acks_ = record.acks;
   published_head_ = record.head_sequence;
@@ -134,6 +142,7 @@ std::span<const std::byte> StateExchange::running_record(const OwnProgress& prog
   ++stats_.state_writes;
   published_head_ = progress.head;
   published_at_ = now;
+  heartbeat_counted_at_ = now;
   next_heartbeat_ = now + options_.heartbeat_interval;
   return seal(own_record(WriterStatus::running, now, progress));
 }

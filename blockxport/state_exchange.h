@@ -125,6 +125,7 @@ class StateExchange {
   uint64_t published_head_ = 0;
   TimePoint published_at_{};
   TimePoint next_heartbeat_{};
+  TimePoint heartbeat_counted_at_{};  // the last time the heartbeat counter moved
   TimePoint next_read_{};
   TimePoint last_read_{};
 

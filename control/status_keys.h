@@ -71,6 +71,7 @@ inline constexpr std::string_view kP99Us = "p99_us";
 inline constexpr std::string_view kPaddingAmplification = "padding_amplification";
 inline constexpr std::string_view kPeer = "peer";
 inline constexpr std::string_view kPollMaxIntervalUs = "poll_max_interval_us";
+inline constexpr std::string_view kPollParkMs = "poll_park_ms";
 inline constexpr std::string_view kPollSpinUs = "poll_spin_us";
 inline constexpr std::string_view kPriority = "priority";
 inline constexpr std::string_view kProcess = "process";

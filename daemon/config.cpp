@@ -86,6 +86,7 @@ const std::map<std::string, Setter>& setters() {
       {"offload", [](const json& v, Config& c) { c.offload = get_bool(v); }},
       {"sync", [](const json& v, Config& c) { c.sync = get_string(v); }},
       {"volume", [](const json& v, Config& c) { c.volume = get_string(v); }},
+      {"poll_park_ms", [](const json& v, Config& c) { c.poll_park_ms = get_unsigned<unsigned>(v, 0, 60000); }},
       {"slot", [](const json& v, Config& c) { c.slot = get_unsigned<uint32_t>(v, 0, 63); }},
       {"node_name", [](const json& v, Config& c) { c.node_name = get_string(v); }},
       {"lap_after_ms", [](const json& v, Config& c) { c.lap_after_ms = get_unsigned<unsigned>(v, 10, 60000); }},
@@ -227,7 +228,7 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   std::optional<std::string> user, group, socket_group, realtime, lock_memory, keep_interface;
   std::optional<std::string> volume, node_name;
   std::optional<uint32_t> slot;
-  std::optional<unsigned> lap_after;
+  std::optional<unsigned> lap_after, poll_park;
   std::optional<unsigned> priority;
   std::vector<std::string> addresses;
   std::optional<unsigned> mtu, tx_queue_len, heartbeat, dead_after, max_age, torn_timeout, queue_depth;
@@ -244,6 +245,8 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.add_option("--node-name", node_name, "shared LUN: this node's name in its slot (default: the host name)");
   app.add_option("--lap-after-ms", lap_after,
                  "shared LUN: lap a live node that has not read for this long while the ring is full (default 500)");
+  app.add_option("--poll-park-ms", poll_park,
+                 "idle this long, stop polling the rings; the heartbeat's table read finds traffic (default 20, 0: never)");
   app.add_option("--address", addresses, "address in CIDR form; repeat for more");
   app.add_option("--mtu", mtu, "interface MTU");
   app.add_option("--txqueuelen", tx_queue_len, "frames the kernel queues on the TAP (default: the kernel's, 1000)");
@@ -296,6 +299,7 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   if (slot) c.slot = slot;
   if (node_name) c.node_name = *node_name;
   if (lap_after) c.lap_after_ms = *lap_after;
+  if (poll_park) c.poll_park_ms = *poll_park;
   if (!addresses.empty()) c.addresses = addresses;
   if (mtu) c.mtu = mtu;
   if (tx_queue_len) c.tx_queue_len = tx_queue_len;

@@ -56,6 +56,9 @@ struct Config {
   unsigned flush_deadline_us = 200;
   unsigned poll_spin_us = 2000;
   unsigned poll_max_interval_us = 10000;
+  // Idle this long (no frame in or out), the readers stop polling the rings and the state table
+  // read (one per heartbeat, whatever the number of peers) finds new traffic; 0 polls always.
+  unsigned poll_park_ms = 20;
   // How long a block that does not become valid is re-read, once the writer is known past it,
   // before it is skipped and counted: above the worst lag of an asynchronous array mirror.
   unsigned torn_timeout_ms = 100;

@@ -81,6 +81,7 @@ blockxport::LinkOptions link_options(const Config& c) {
   o.reader.spin_window = microseconds(c.poll_spin_us);
   o.reader.torn_timeout = milliseconds(c.torn_timeout_ms);
   o.reader.max_interval = microseconds(c.poll_max_interval_us);
+  o.reader.park_after = milliseconds(c.poll_park_ms);
   o.reader.max_age = milliseconds(c.max_frame_age_ms);
   o.heartbeat_interval = milliseconds(c.heartbeat_interval_ms);
   o.dead_after = milliseconds(c.dead_after_ms);
@@ -318,6 +319,7 @@ void Daemon::reload() {
   config_.poll_spin_us = fresh.poll_spin_us;
   config_.torn_timeout_ms = fresh.torn_timeout_ms;
   config_.poll_max_interval_us = fresh.poll_max_interval_us;
+  config_.poll_park_ms = fresh.poll_park_ms;
   config_.key_file = fresh.key_file;
   config_.accept_key_file = fresh.accept_key_file;
   config_.encrypt = fresh.encrypt;

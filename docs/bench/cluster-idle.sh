@@ -4,9 +4,13 @@
 # LAN up (knet pings link1 = vnic0), and the same with the LAN's switch failed (all of corosync's
 # traffic on vnic0). The I/Os are vnicd's own counters (vnicctl status): block writes, data reads,
 # state-record reads and writes.
-# Usage (as root): docs/bench/cluster-idle.sh [SECONDS]     (VNIC_BUILD: a build directory)
+# Usage (as root): docs/bench/cluster-idle.sh [SECONDS] [-- VNICD FLAGS]
+#   (VNIC_BUILD: a build directory; the flags go to every vnicd, e.g. -- --poll-park-ms 0)
 set -euo pipefail
 seconds=${1:-20}
+[ $# -gt 0 ] && shift
+[ "${1:-}" = -- ] && shift
+vnicd_flags=("$@")
 top=$(cd "$(dirname "$0")/../.." && pwd)
 export VNIC_LAB=${VNIC_LAB:-cost} VNIC_BUILD=${VNIC_BUILD:-$top/build}
 export VNIC_LAB_ADDR_PREFIX=10.77.40 VNIC_LAB_LAN_PREFIX=10.77.41
@@ -36,7 +40,7 @@ measure() {
   done
 }
 
-"$lab" up --lan >/dev/null
+"$lab" up --lan -- "${vnicd_flags[@]}" >/dev/null
 measure "idle link (no corosync)"
 "$lab" corosync up >/dev/null
 measure "corosync, LAN up"
