@@ -203,7 +203,7 @@ size_t Link::send(std::span<const FrameSpan> frames, TimePoint now) {
   writer_->flush(now);
   if (taken > 0)
     for (auto& p : peers_)
-      if (p.reader) p.reader->expect_reply(now);
+      if (p.reader) p.reader->expect_reply(now, taken);
   return taken;
 }
 

@@ -415,8 +415,8 @@ void BlockReader::refresh_unready(TimePoint now) {
   }
 }
 
-void BlockReader::expect_reply(TimePoint now) {
-  send_streak_ = now - last_send_ < options_.dense_gap ? send_streak_ + 1 : 0;
+void BlockReader::expect_reply(TimePoint now, size_t frames) {
+  send_streak_ = (now - last_send_ < options_.dense_gap ? send_streak_ : 0) + static_cast<unsigned>(frames);
   bool dense = send_streak_ >= kDenseStreak;
   last_send_ = now;
   if (parked_) {
@@ -558,7 +558,8 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
       if (auto age = age_ns(h, now)) stats_.delivery_age.record(*age);
       if (!frames_.empty()) {
         sink.deliver(frames_, h);
-        delivery_streak_ = now - last_delivery_ < options_.dense_gap ? delivery_streak_ + 1 : 0;
+        delivery_streak_ =
+            (now - last_delivery_ < options_.dense_gap ? delivery_streak_ : 0) + static_cast<unsigned>(frames_.size());
         bool dense = delivery_streak_ >= kDenseStreak;
         last_delivery_ = now;
         if (parked_ && dense) parked_ = woken_ = false;  // a stream, or requests: poll the ring again

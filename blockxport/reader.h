@@ -193,7 +193,7 @@ class BlockReader {
   // round trip. The back-off restarts from its shortest interval (no spinning), so an idle link
   // polls a few more times after each send and a reply waits about a quarter of its round trip,
   // not a whole idle interval.
-  void expect_reply(TimePoint now);
+  void expect_reply(TimePoint now, size_t frames = 1);
   // Parked: no polls of the ring until wake() (the owner saw the writer move) or dense traffic.
   bool parked() const { return parked_; }
   // Reads the ring once now (and on while what it finds keeps coming), then parks again unless
@@ -308,9 +308,10 @@ class BlockReader {
   bool woken_ = false;             // parked, but reading once for what the owner saw the writer write
   TimePoint last_delivery_{};      // of a block with frames (the dense-traffic test) ...
   TimePoint last_send_{};          // ... and of our own send (expect_reply)
-  // Dense traffic: this many deliveries (or sends) in a row, each within dense_gap of the one
-  // before. A heartbeat protocol's pairs (a token and its message) stay sparse.
-  static constexpr unsigned kDenseStreak = 3;
+  // Dense traffic: this many frames received (or sent) in a row, each batch within dense_gap of
+  // the one before (a block of several frames counts them all: a TCP window arrives at once). A
+  // heartbeat protocol's pairs (a token and its message) stay sparse.
+  static constexpr unsigned kDenseStreak = 3;  // counted from 1: this many frames
   unsigned delivery_streak_ = 0;
   unsigned send_streak_ = 0;
   TimePoint next_poll_at_{};

@@ -320,6 +320,7 @@ void Daemon::reload() {
   config_.torn_timeout_ms = fresh.torn_timeout_ms;
   config_.poll_max_interval_us = fresh.poll_max_interval_us;
   config_.poll_park_ms = fresh.poll_park_ms;
+  config_.lap_after_ms = fresh.lap_after_ms;
   config_.key_file = fresh.key_file;
   config_.accept_key_file = fresh.accept_key_file;
   config_.encrypt = fresh.encrypt;

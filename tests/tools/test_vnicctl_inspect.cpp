@@ -3,11 +3,17 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <atomic>
 #include <filesystem>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "blockxport/aligned_buffer.h"
+#include "blockxport/format.h"
+#include "blockxport/volume.h"
+#include "blockxport/volume_check.h"
 #include "tests/tools/support/scratch_dir.h"
 #include "tests/tools/support/tools_under_test.h"
 
@@ -75,11 +81,61 @@ TEST_CASE("inspect never writes to the volume", "[vnicctl][inspect]") {
   vnic_tools::CapturedRun text = vnicctl({"inspect", volume, "--blocks", "100"});
   INFO(text.describe());
   CHECK(text.exit_code == 0);
-  CHECK_THAT(text.out, Catch::Contains("slot 0") && Catch::Contains("empty"));
+  CHECK_THAT(text.out, Catch::Contains("slot 0") && Catch::Contains("free (never written)"));
 
   struct stat st_after {};
   ::stat(volume.c_str(), &st_after);
   CHECK(read_file(volume) == before);
   CHECK(st_after.st_mtim.tv_sec == st_before.st_mtim.tv_sec);
   CHECK(st_after.st_mtim.tv_nsec == st_before.st_mtim.tv_nsec);
+}
+
+TEST_CASE("inspect tells every slot of a shared volume: free, alive, dead or stopped, and whose", "[vnicctl][inspect]") {
+  using namespace blockxport;
+  tools_test::ScratchDir dir;
+  std::string path = dir.path("shared.vol");
+  REQUIRE(vnicctl({"format", path, "--size", "8M", "--block-size", "4K", "--slots", "4"}).exit_code == 0);
+  Volume volume = Volume::open(path, {VolumeAccess::read_write, false});
+  Superblock sb = read_formatted_superblock(volume);
+  auto write_record = [&](uint32_t slot, WriterStatus status, const std::string& owner, uint64_t heartbeat) {
+    StateRecord r;
+    r.version = kStateRecordVersion2;
+    r.slot = slot;
+    r.uuid = sb.uuid;
+    r.epoch = 0x100 + slot;
+    r.status = status;
+    r.heartbeat = heartbeat;
+    r.head_sequence = r.epoch_first_sequence = 1;
+    r.owner = owner;
+    r.ifname = "vnic0";
+    r.started_unix_ns = 1'780'000'000'000'000'000ull;
+    AlignedBuffer buffer(kStateRecordStride, 4096);
+    encode_state_record(r, buffer.span());
+    volume.write_exact(buffer.data(), kStateRecordStride, sb.state_record_offset(slot));
+  };
+  write_record(1, WriterStatus::running, "crashed-node", 7);
+  write_record(2, WriterStatus::clean_stop, "stopped-node", 9);
+  std::atomic<bool> stop{false};
+  std::thread beating([&] {
+    for (uint64_t beat = 1; !stop; ++beat) {
+      write_record(0, WriterStatus::running, "live-node", beat);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  vnic_tools::CapturedRun run = vnicctl({"inspect", path, "--json", "--blocks", "0", "--watch-ms", "200"});
+  vnic_tools::CapturedRun text = vnicctl({"inspect", path, "--blocks", "0", "--watch-ms", "200"});
+  stop = true;
+  beating.join();
+  INFO(run.describe());
+  REQUIRE(run.exit_code == 0);
+  auto report = nlohmann::json::parse(run.out);
+  const auto& slots = report.at("slots");
+  REQUIRE(slots.size() == 4);
+  CHECK(slots[0].at("slot_is") == "alive");
+  CHECK(slots[0].at("owner") == "live-node");
+  CHECK(slots[1].at("slot_is") == "dead");
+  CHECK(slots[1].at("owner") == "crashed-node");
+  CHECK(slots[2].at("slot_is") == "stopped");
+  CHECK(slots[3].at("slot_is") == "free");
+  CHECK_THAT(text.out, Catch::Contains("node \"crashed-node\" (vnic0), running since 2026-"));
 }

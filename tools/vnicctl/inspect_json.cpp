@@ -32,6 +32,7 @@ json block_json(const BlockReport& b) {
 json slot_json(const SlotReport& slot) {
   json out{{"slot", slot.slot}, {"record_offset", slot.record_offset}};
   const auto& decoded = slot.record;
+  out["slot_is"] = slot_liveness_name(slot.liveness);
   if (decoded.error == blockxport::DecodeError::all_zero) {
     out["state"] = "empty";
     return out;
@@ -45,6 +46,12 @@ json slot_json(const SlotReport& slot) {
   out["state"] = "valid";
   if (!slot.record_notes.empty()) out["notes"] = slot.record_notes;
   out["status"] = writer_status_name(r.status);
+  out["record_version"] = r.version;
+  if (r.version == blockxport::kStateRecordVersion2) {
+    out["owner"] = r.owner;
+    out["ifname"] = r.ifname;
+    out["started_unix_ns"] = r.started_unix_ns;
+  }
   out["epoch"] = epoch_hex(r.epoch);
   out["heartbeat"] = r.heartbeat;
   out["head_sequence"] = r.head_sequence;

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "blockxport/slot_claim.h"
 #include "tools/common/iso_time.h"
 #include "tools/common/size_parse.h"
 #include "tools/vnicctl/volume_report.h"
@@ -33,7 +34,7 @@ void print_slot(const SlotReport& slot) {
   fmt::print("\nslot {} (state record at offset {})\n", slot.slot, slot.record_offset);
   const auto& decoded = slot.record;
   if (decoded.error == blockxport::DecodeError::all_zero) {
-    fmt::print("  empty (never written)\n");
+    fmt::print("  free (never written)\n");
     return;
   }
   if (decoded.error != blockxport::DecodeError::none) {
@@ -42,6 +43,8 @@ void print_slot(const SlotReport& slot) {
   }
   const blockxport::StateRecord& r = decoded.record;
   for (const std::string& note : slot.record_notes) fmt::print("  note: {}\n", note);
+  fmt::print("  {:<22}{}\n", "slot is", slot_liveness_name(slot.liveness));
+  if (r.version == blockxport::kStateRecordVersion2) fmt::print("  {:<22}{}\n", "owner", blockxport::describe_owner(r));
   fmt::print("  {:<22}{}\n", "status", writer_status_name(r.status));
   fmt::print("  {:<22}{}\n", "epoch", epoch_hex(r.epoch));
   fmt::print("  {:<22}{}\n", "heartbeat", r.heartbeat);

@@ -1,10 +1,12 @@
 #include "tools/vnicctl/volume_report.h"
 
 #include <algorithm>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "blockxport/aligned_buffer.h"
+#include "blockxport/sequence_recovery.h"
 #include "blockxport/volume.h"
 #include "blockxport/volume_check.h"
 
@@ -79,7 +81,45 @@ SlotReport read_slot(const Volume& volume, const Superblock& sb, uint32_t slot, 
 
 }  // namespace
 
-VolumeReport inspect_volume(const std::string& path, uint64_t blocks_per_slot) {
+namespace {
+
+// The slot claim's own rule (blockxport/slot_claim.h): a running record is somebody's only while
+// it moves.
+void judge_liveness(const Volume& volume, const Superblock& sb, std::vector<SlotReport>& slots,
+                    std::chrono::milliseconds watch) {
+  bool any_running = false;
+  for (SlotReport& slot : slots) {
+    const auto& d = slot.record;
+    bool ours = d.error == blockxport::DecodeError::none && d.record.uuid == sb.uuid;
+    if (d.error == blockxport::DecodeError::all_zero || (d.error == blockxport::DecodeError::none && !ours) ||
+        (ours && d.record.status == blockxport::WriterStatus::empty))
+      slot.liveness = SlotLiveness::free;
+    else if (ours && d.record.status == blockxport::WriterStatus::clean_stop)
+      slot.liveness = SlotLiveness::stopped;
+    else if (ours)
+      any_running = true;
+  }
+  if (!any_running || watch.count() <= 0) return;
+  std::this_thread::sleep_for(watch);
+  for (SlotReport& slot : slots) {
+    const auto& before = slot.record;
+    if (slot.liveness != SlotLiveness::unknown || before.error != blockxport::DecodeError::none) continue;
+    auto after = blockxport::read_state_record(volume, sb, slot.slot);
+    if (after.error != blockxport::DecodeError::none) {
+      slot.liveness = SlotLiveness::alive;  // torn by a write while we read: somebody writes it
+      continue;
+    }
+    const auto& a = after.record;
+    const auto& b = before.record;
+    bool moved = a.epoch != b.epoch || a.heartbeat != b.heartbeat || a.head_sequence != b.head_sequence ||
+                 a.status != b.status;
+    slot.liveness = moved ? SlotLiveness::alive : SlotLiveness::dead;
+  }
+}
+
+}  // namespace
+
+VolumeReport inspect_volume(const std::string& path, uint64_t blocks_per_slot, std::chrono::milliseconds watch) {
   Volume volume = Volume::open(path, {blockxport::VolumeAccess::read_only, false});
   Superblock sb = blockxport::read_formatted_superblock(volume);
   VolumeReport report;
@@ -91,7 +131,24 @@ VolumeReport inspect_volume(const std::string& path, uint64_t blocks_per_slot) {
   report.superblock = sb;
   for (uint32_t slot = 0; slot < sb.slot_count; ++slot)
     report.slots.push_back(read_slot(volume, sb, slot, blocks_per_slot));
+  judge_liveness(volume, sb, report.slots, watch);
   return report;
+}
+
+std::string_view slot_liveness_name(SlotLiveness liveness) {
+  switch (liveness) {
+    case SlotLiveness::unknown:
+      return "unknown";
+    case SlotLiveness::free:
+      return "free";
+    case SlotLiveness::alive:
+      return "alive";
+    case SlotLiveness::dead:
+      return "dead";
+    case SlotLiveness::stopped:
+      return "stopped";
+  }
+  return "?";
 }
 
 std::string_view writer_status_name(blockxport::WriterStatus status) {
