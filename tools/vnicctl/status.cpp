@@ -73,19 +73,43 @@ void print_process(const json& s) {
       num(p[keys::kMemoryLocked]), p.value(keys::kLockMemory, false) ? "yes" : "no");
 }
 
+// A shared LUN: our slot, then one line per peer slot that has shown a writer.
+void print_shared(const json& s) {
+  const json& v = s[keys::kVolumes];
+  fmt::print("shared volume {} ({}), slot {} of {} as node \"{}\", engine {}, {}-byte blocks\n", num(v[keys::kVolume]),
+             num(v[keys::kBacking]), num(s[keys::kSlot]), num(v[keys::kSlotCount]), num(s[keys::kNodeName]),
+             num(v[keys::kEngine]), num(v[keys::kBlockSize]));
+  const json& peers = s[keys::kPeers];
+  fmt::print("peers: {} alive of {} seen\n", num(s[keys::kPeer][keys::kAlivePeers]), peers.size());
+  fmt::print("  {:>4}  {:<16} {:<8} {:>9}  {:>10} {:>10} {:>12} {:>8} {:>8}\n", "slot", "node", "state", "since s",
+             "heartbeat", "head", "rx frames", "lost", "corrupt");
+  for (const json& p : peers) {
+    const json& rx = p.contains(keys::kRx) ? p[keys::kRx] : json::object();
+    fmt::print("  {:>4}  {:<16} {:<8} {:>9.1f}  {:>10} {:>10} {:>12} {:>8} {:>8}\n", num(p[keys::kSlot]),
+               p.value(keys::kOwner, std::string("-")), num(p[keys::kState]),
+               p[keys::kSinceMs].get<double>() / 1000.0, num(p.value(keys::kHeartbeat, json())),
+               num(p.value(keys::kHead, json())), num(rx.value(keys::kFrames, json())),
+               num(rx.value(keys::kLostBlocks, json())), num(rx.value(keys::kCorruptBlocks, json())));
+  }
+}
+
 void print_table(const json& s) {
   const json& i = s[keys::kInterface];
   fmt::print("{}: carrier {}, admin {}, offloads {}\n", num(i[keys::kName]),
              i[keys::kCarrier].get<bool>() ? "on" : "off", i[keys::kAdminUp].get<bool>() ? "up" : "down",
              num(i[keys::kOffloads]));
-  const json& p = s[keys::kPeer];
-  fmt::print("peer: {} for {:.1f} s", num(p[keys::kState]), p[keys::kSinceMs].get<double>() / 1000.0);
-  if (p.contains(keys::kEpoch))
-    fmt::print(", epoch {}, heartbeat {}, head {}", num(p[keys::kEpoch]), num(p[keys::kHeartbeat]),
-               num(p[keys::kHead]));
-  fmt::print("\nvolumes: send {}, recv {}, engine {}, {}-byte blocks, {}\n", num(s[keys::kVolumes][keys::kSend]),
-             num(s[keys::kVolumes][keys::kRecv]), num(s[keys::kVolumes][keys::kEngine]),
-             num(s[keys::kVolumes][keys::kBlockSize]), num(s[keys::kVolumes][keys::kBacking]));
+  if (s.value(keys::kMode, std::string("pair")) == "shared") {
+    print_shared(s);
+  } else {
+    const json& p = s[keys::kPeer];
+    fmt::print("peer: {} for {:.1f} s", num(p[keys::kState]), p[keys::kSinceMs].get<double>() / 1000.0);
+    if (p.contains(keys::kEpoch))
+      fmt::print(", epoch {}, heartbeat {}, head {}", num(p[keys::kEpoch]), num(p[keys::kHeartbeat]),
+                 num(p[keys::kHead]));
+    fmt::print("\nvolumes: send {}, recv {}, engine {}, {}-byte blocks, {}\n", num(s[keys::kVolumes][keys::kSend]),
+               num(s[keys::kVolumes][keys::kRecv]), num(s[keys::kVolumes][keys::kEngine]),
+               num(s[keys::kVolumes][keys::kBlockSize]), num(s[keys::kVolumes][keys::kBacking]));
+  }
   print_auth(s);
   print_process(s);
   const json& tx = s[keys::kTx];
