@@ -246,7 +246,7 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.add_option("--lap-after-ms", lap_after,
                  "shared LUN: lap a live node that has not read for this long while the ring is full (default 500)");
   app.add_option("--poll-park-ms", poll_park,
-                 "idle this long, stop polling the rings; the heartbeat's table read finds traffic (default 20, 0: never)");
+                 "idle this long, stop polling the rings; the heartbeat's table read finds traffic (default 20 on a shared LUN, 0 for a pair: never)");
   app.add_option("--address", addresses, "address in CIDR form; repeat for more");
   app.add_option("--mtu", mtu, "interface MTU");
   app.add_option("--txqueuelen", tx_queue_len, "frames the kernel queues on the TAP (default: the kernel's, 1000)");

@@ -58,7 +58,9 @@ struct Config {
   unsigned poll_max_interval_us = 10000;
   // Idle this long (no frame in or out), the readers stop polling the rings and the state table
   // read (one per heartbeat, whatever the number of peers) finds new traffic; 0 polls always.
-  unsigned poll_park_ms = 20;
+  // Unset: 20 on a shared LUN (an idle node's cost flat in the number of nodes), 0 for a pair
+  // (a request after an idle spell answered within the back-off, not a heartbeat).
+  std::optional<unsigned> poll_park_ms;
   // How long a block that does not become valid is re-read, once the writer is known past it,
   // before it is skipped and counted: above the worst lag of an asynchronous array mirror.
   unsigned torn_timeout_ms = 100;
@@ -82,6 +84,7 @@ struct Config {
   std::string effective_control_socket() const;
   bool shared() const { return !volume.empty(); }
   std::string effective_node_name() const;
+  unsigned effective_poll_park_ms() const { return poll_park_ms.value_or(shared() ? 20 : 0); }
 };
 
 // Parses argv (vnicd's flags); a --config file is read first and the flags laid over it.

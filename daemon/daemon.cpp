@@ -81,7 +81,7 @@ blockxport::LinkOptions link_options(const Config& c) {
   o.reader.spin_window = microseconds(c.poll_spin_us);
   o.reader.torn_timeout = milliseconds(c.torn_timeout_ms);
   o.reader.max_interval = microseconds(c.poll_max_interval_us);
-  o.reader.park_after = milliseconds(c.poll_park_ms);
+  o.reader.park_after = milliseconds(c.effective_poll_park_ms());
   o.reader.max_age = milliseconds(c.max_frame_age_ms);
   o.heartbeat_interval = milliseconds(c.heartbeat_interval_ms);
   o.dead_after = milliseconds(c.dead_after_ms);

@@ -214,7 +214,7 @@ nlohmann::json build_status(const StatusInputs& in) {
         {keys::kFlushDeadlineUs, in.config.flush_deadline_us},
         {keys::kPollSpinUs, in.config.poll_spin_us},
         {keys::kPollMaxIntervalUs, in.config.poll_max_interval_us},
-        {keys::kPollParkMs, in.config.poll_park_ms},
+        {keys::kPollParkMs, in.config.effective_poll_park_ms()},
         {keys::kTornTimeoutMs, in.config.torn_timeout_ms},
         {keys::kQueueDepth, in.config.queue_depth}}},
       {keys::kMode, link.shared() ? "shared" : "pair"},
