@@ -9,44 +9,25 @@
 #include <fmt/format.h>
 
 #include "blockxport/crc32c.h"
+#include "blockxport/format_offsets.h"
 #include "blockxport/le.h"
 
 namespace blockxport {
 namespace {
 
+using namespace offsets;
+
 constexpr std::array<char, 8> kSuperblockMagic = {'V', 'N', 'I', 'C', 'S', 'U', 'P', 'R'};
 constexpr std::array<char, 8> kStateMagic = {'V', 'N', 'I', 'C', 'S', 'T', 'A', 'T'};
 constexpr uint32_t kBlockMagic = 0x4B424E56;  // "VNBK" as bytes on disk
 
-// Superblock field offsets (docs/FORMAT.md, "Superblock").
-namespace sb {
-constexpr size_t magic = 0x000, version = 0x008, encoded_bytes = 0x00C, uuid = 0x010, block_size = 0x020,
-                 slot_count = 0x024, ring_blocks = 0x028, state_table_offset = 0x030, state_stride = 0x038,
-                 reserved0 = 0x03C, rings_offset = 0x040, created = 0x048, label = 0x050, crc = 0x0FC;
-}  // namespace sb
-
-// State record field offsets (docs/FORMAT.md, "State record").
-namespace st {
-constexpr size_t magic = 0x000, version = 0x008, slot = 0x00C, uuid = 0x010, epoch = 0x020, status = 0x028,
-                 flags = 0x02C, heartbeat = 0x030, head = 0x038, monotonic = 0x040, first_sequence = 0x048,
-                 acks = 0x050, crc = 0x250;
-// The authenticated layout (flags bit 0) continues where the plain one has its CRC.
-constexpr size_t key_id = 0x250, reserved1 = 0x254, peer_epoch = 0x258, peer_heartbeat = 0x260, tag = 0x268,
-                 auth_crc = 0x278;
-constexpr uint32_t kFlagAuthenticated = 1u << 0;
-}  // namespace st
-
-// Block header field offsets (docs/FORMAT.md, "Block").
-namespace bh {
-constexpr size_t magic = 0x00, version = 0x04, flags = 0x06, slot = 0x08, record_count = 0x0C, epoch = 0x10,
-                 sequence = 0x18, timestamp = 0x20, valid_bytes = 0x28, key_id = 0x2C, volume_tag = 0x30,
-                 reserved1 = 0x38, crc = 0x3C;
-constexpr uint16_t kKnownFlags = kBlockAuthenticated | kBlockEncrypted;
-}  // namespace bh
-
 static_assert(sb::crc + 4 == kSuperblockBytes);
 static_assert(st::acks + 8 * kMaxSlots == st::crc && st::crc + 4 == kStateRecordBytes);
 static_assert(st::tag + kAuthTagBytes == st::auth_crc && st::auth_crc + 4 == kAuthStateRecordBytes);
+static_assert(st2::owner + kOwnerNameBytes == st2::ifname && st2::ifname + kOwnerIfnameBytes == st2::started);
+static_assert(st2::crc + 4 == kStateRecordV2Bytes);
+static_assert(st2::echoes + st2::echo_stride * kMaxSlots == st2::tag && st2::tag + kAuthTagBytes == st2::auth_crc &&
+              st2::auth_crc + 4 == kAuthStateRecordV2Bytes);
 static_assert(kStateRecordMaxBytes <= kStateRecordStride);
 static_assert(bh::crc + 4 == kBlockHeaderBytes);
 
@@ -161,17 +142,53 @@ SuperblockDecode decode_superblock(std::span<const std::byte> in) {
   return result;
 }
 
-size_t state_record_bytes(const StateRecord& record) { return record.auth ? kAuthStateRecordBytes : kStateRecordBytes; }
+size_t state_record_bytes(const StateRecord& record) {
+  if (record.version == kStateRecordVersion2) return record.auth ? kAuthStateRecordV2Bytes : kStateRecordV2Bytes;
+  return record.auth ? kAuthStateRecordBytes : kStateRecordBytes;
+}
 
-std::span<const std::byte> state_record_mac_input(std::span<const std::byte> encoded) { return encoded.first(st::tag); }
+StateEcho StateRecord::echo_of(uint32_t writer_slot) const {
+  if (!auth) return {};
+  if (version == kStateRecordVersion1) return {auth->peer_epoch, auth->peer_heartbeat};
+  return writer_slot < kMaxSlots ? auth->echoes[writer_slot] : StateEcho{};
+}
+
+namespace {
+
+// Where an encoded record's tag starts: the version and flags say which layout.
+size_t state_tag_offset(std::span<const std::byte> encoded) {
+  return le::u32(encoded.data() + st::version) == kStateRecordVersion2 ? st2::tag : st::tag;
+}
+
+void store_text(std::byte* at, const std::string& text, size_t field_bytes) {
+  std::memcpy(at, text.data(), std::min(text.size(), field_bytes - 1));
+}
+
+std::optional<std::string> load_text(const std::byte* at, size_t field_bytes) {
+  const char* text = reinterpret_cast<const char*>(at);
+  size_t length = strnlen(text, field_bytes);
+  if (length == field_bytes) return std::nullopt;  // not NUL-terminated
+  // NUL padding only: bytes after the terminator are covered by the CRC but must be zero.
+  for (size_t i = length; i < field_bytes; ++i)
+    if (at[i] != std::byte{0}) return std::nullopt;
+  return std::string(text, length);
+}
+
+}  // namespace
+
+std::span<const std::byte> state_record_mac_input(std::span<const std::byte> encoded) {
+  return encoded.first(state_tag_offset(encoded));
+}
 
 size_t encode_state_record(const StateRecord& r, std::span<std::byte> out) {
+  if (r.version != kStateRecordVersion1 && r.version != kStateRecordVersion2)
+    throw std::invalid_argument("state record version must be 1 or 2");
   size_t length = state_record_bytes(r);
   if (out.size() < length) throw std::invalid_argument("state record buffer too small");
   std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(length), std::byte{0});
   std::byte* p = out.data();
   std::memcpy(p + st::magic, kStateMagic.data(), kStateMagic.size());
-  le::store<uint32_t>(p + st::version, kFormatVersion);
+  le::store<uint32_t>(p + st::version, r.version);
   le::store<uint32_t>(p + st::slot, r.slot);
   std::memcpy(p + st::uuid, r.uuid.data(), r.uuid.size());
   le::store<uint64_t>(p + st::epoch, r.epoch);
@@ -182,6 +199,23 @@ size_t encode_state_record(const StateRecord& r, std::span<std::byte> out) {
   le::store<uint64_t>(p + st::monotonic, r.writer_monotonic_ns);
   le::store<uint64_t>(p + st::first_sequence, r.epoch_first_sequence);
   for (size_t j = 0; j < kMaxSlots; ++j) le::store<uint64_t>(p + st::acks + 8 * j, r.acks[j]);
+  if (r.version == kStateRecordVersion2) {
+    store_text(p + st2::owner, r.owner, kOwnerNameBytes);
+    store_text(p + st2::ifname, r.ifname, kOwnerIfnameBytes);
+    le::store<uint64_t>(p + st2::started, r.started_unix_ns);
+    if (!r.auth) {
+      le::store<uint32_t>(p + st2::crc, crc_of_prefix(out, st2::crc));
+      return length;
+    }
+    le::store<uint32_t>(p + st2::key_id, r.auth->key_id);
+    for (size_t j = 0; j < kMaxSlots; ++j) {
+      le::store<uint64_t>(p + st2::echoes + st2::echo_stride * j, r.auth->echoes[j].epoch);
+      le::store<uint64_t>(p + st2::echoes + st2::echo_stride * j + 8, r.auth->echoes[j].heartbeat);
+    }
+    std::memcpy(p + st2::tag, r.auth->tag.data(), kAuthTagBytes);
+    le::store<uint32_t>(p + st2::auth_crc, crc_of_prefix(out, st2::auth_crc));
+    return length;
+  }
   if (!r.auth) {
     le::store<uint32_t>(p + st::crc, crc_of_prefix(out, st::crc));
     return length;
@@ -206,24 +240,34 @@ StateRecordDecode decode_state_record(std::span<const std::byte> in) {
   if (all_zero(in.first(kStateRecordBytes))) return fail(DecodeError::all_zero, "state record never written");
   if (!magic_matches(p + st::magic, kStateMagic)) return fail(DecodeError::bad_magic, "bad state record magic");
   uint32_t version = le::u32(p + st::version);
-  if (version != kFormatVersion)
+  if (version != kStateRecordVersion1 && version != kStateRecordVersion2)
     return fail(DecodeError::bad_version, fmt::format("state record version {} is not supported", version));
-  // The flags say which layout, and so where the CRC is; a torn flags word fails that CRC.
+  bool v2 = version == kStateRecordVersion2;
+  // The version and flags say which layout, and so where the CRC is; a torn word fails that CRC.
   uint32_t flags = le::u32(p + st::flags);
   if ((flags & ~st::kFlagAuthenticated) != 0)
     return fail(DecodeError::bad_version, fmt::format("state record flags {:#x} are not supported", flags));
   bool authenticated = (flags & st::kFlagAuthenticated) != 0;
-  size_t crc_at = authenticated ? st::auth_crc : st::crc;
+  size_t crc_at = v2 ? (authenticated ? st2::auth_crc : st2::crc) : (authenticated ? st::auth_crc : st::crc);
   if (in.size() < crc_at + 4) return fail(DecodeError::bad_field, "state record truncated");
   if (le::u32(p + crc_at) != crc_of_prefix(in, crc_at))
     return fail(DecodeError::bad_checksum, "state record checksum mismatch");
   StateRecord& r = result.record;
+  r.version = version;
   if (authenticated) {
     StateRecordAuth& a = r.auth.emplace();
-    a.key_id = le::u32(p + st::key_id);
-    a.peer_epoch = le::u64(p + st::peer_epoch);
-    a.peer_heartbeat = le::u64(p + st::peer_heartbeat);
-    std::memcpy(a.tag.data(), p + st::tag, kAuthTagBytes);
+    if (v2) {
+      a.key_id = le::u32(p + st2::key_id);
+      for (size_t j = 0; j < kMaxSlots; ++j)
+        a.echoes[j] = {le::u64(p + st2::echoes + st2::echo_stride * j),
+                       le::u64(p + st2::echoes + st2::echo_stride * j + 8)};
+      std::memcpy(a.tag.data(), p + st2::tag, kAuthTagBytes);
+    } else {
+      a.key_id = le::u32(p + st::key_id);
+      a.peer_epoch = le::u64(p + st::peer_epoch);
+      a.peer_heartbeat = le::u64(p + st::peer_heartbeat);
+      std::memcpy(a.tag.data(), p + st::tag, kAuthTagBytes);
+    }
   }
   r.slot = le::u32(p + st::slot);
   std::memcpy(r.uuid.data(), p + st::uuid, r.uuid.size());
@@ -239,6 +283,15 @@ StateRecordDecode decode_state_record(std::span<const std::byte> in) {
   r.status = static_cast<WriterStatus>(status);
   if (r.slot >= kMaxSlots)
     return fail(DecodeError::bad_field, fmt::format("state record slot {} out of range", r.slot));
+  if (v2) {
+    auto owner = load_text(p + st2::owner, kOwnerNameBytes);
+    auto ifname = load_text(p + st2::ifname, kOwnerIfnameBytes);
+    if (!owner) return fail(DecodeError::bad_field, "state record owner is not NUL-padded text");
+    if (!ifname) return fail(DecodeError::bad_field, "state record interface is not NUL-padded text");
+    r.owner = std::move(*owner);
+    r.ifname = std::move(*ifname);
+    r.started_unix_ns = le::u64(p + st2::started);
+  }
   return result;
 }
 

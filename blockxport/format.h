@@ -31,7 +31,17 @@ inline constexpr size_t kRecordHeaderBytes = 8;
 // authenticated block's records, and an authenticated state record is longer than a plain one.
 inline constexpr size_t kAuthTagBytes = 16;
 inline constexpr size_t kAuthStateRecordBytes = 636;  // encoded length, CRC included
-inline constexpr size_t kStateRecordMaxBytes = kAuthStateRecordBytes;
+
+// State record version 2 (a shared LUN's slots): version 1's fields, then who owns the slot, and
+// with keys one echo per slot (every node reads every other). Pair mode writes version 1 still,
+// so a peer that knows only version 1 keeps reading it; readers take both.
+inline constexpr uint32_t kStateRecordVersion1 = 1;
+inline constexpr uint32_t kStateRecordVersion2 = 2;
+inline constexpr size_t kOwnerNameBytes = 64;  // NUL-padded, at most 63 bytes
+inline constexpr size_t kOwnerIfnameBytes = 16;
+inline constexpr size_t kStateRecordV2Bytes = 692;
+inline constexpr size_t kAuthStateRecordV2Bytes = 1740;
+inline constexpr size_t kStateRecordMaxBytes = kAuthStateRecordV2Bytes;
 using AuthTag = std::array<std::byte, kAuthTagBytes>;
 
 // ---- Superblock (offset 0) ----
@@ -85,14 +95,23 @@ enum class WriterStatus : uint32_t { empty = 0, running = 1, clean_stop = 2 };
 // The fields only an authenticated record has. Its MAC covers every byte before the tag; the
 // echo proves the record was written after its author read ours, so an old record replayed by
 // someone without the key never passes for a live peer.
+struct StateEcho {
+  uint64_t epoch = 0;      // the epoch of the last authentic record of that slot its author read
+  uint64_t heartbeat = 0;  // that record's heartbeat
+  bool operator==(const StateEcho&) const = default;
+};
+
 struct StateRecordAuth {
   uint32_t key_id = 0;
-  uint64_t peer_epoch = 0;      // echo: the epoch of the last authentic peer record its author read
-  uint64_t peer_heartbeat = 0;  // echo: that record's heartbeat
-  AuthTag tag{};                // keyed BLAKE2b-128; encoded as given (block_auth.cpp computes it)
+  // Version 1: one echo, of the one peer. Version 2: echoes[j] of writer slot j.
+  uint64_t peer_epoch = 0;
+  uint64_t peer_heartbeat = 0;
+  std::array<StateEcho, kMaxSlots> echoes{};
+  AuthTag tag{};  // keyed BLAKE2b-128; encoded as given (block_auth.cpp computes it)
 };
 
 struct StateRecord {
+  uint32_t version = kStateRecordVersion1;
   uint32_t slot = 0;
   Uuid uuid{};
   uint64_t epoch = 0;
@@ -104,7 +123,15 @@ struct StateRecord {
   // acks[j]: the highest sequence this node has consumed from writer slot j of the volume it
   // reads (in a mirrored pair the peer writes slot 0 of its own volume, so acks[0]).
   std::array<uint64_t, kMaxSlots> acks{};
+  // Version 2 only: who writes this slot, for people and for the slot claim (slot_claim.h).
+  std::string owner;   // the node's name, at most kOwnerNameBytes - 1 bytes
+  std::string ifname;  // its interface, at most kOwnerIfnameBytes - 1 bytes
+  uint64_t started_unix_ns = 0;  // wall clock when the owner claimed the slot, for people only
   std::optional<StateRecordAuth> auth;  // set: the authenticated layout (flag bit 0)
+
+  // What this record's author last read of writer slot `slot` (with keys): version 1 has one echo,
+  // of its only peer, whatever the slot.
+  StateEcho echo_of(uint32_t slot) const;
 };
 
 // Encodes the plain or, when record.auth is set, the authenticated layout, CRC last; `out` must

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <span>
 #include <stdexcept>
 #include <thread>
@@ -26,16 +27,16 @@ uint64_t random_epoch() {
   return value;
 }
 
+uint64_t unix_now_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
 }  // namespace
 
 Link::Link(const LinkOptions& options, Volume send, std::optional<Volume> recv)
-    : options_(options),
-      send_volume_(std::move(send)),
-      recv_volume_(std::move(recv)),
-      peer_(options.dead_after),
-      state_out_(kStateRecordStride, 4096),
-      state_in_(kStateRecordStride, 4096),
-      keys_(options.keys) {}
+    : options_(options), send_volume_(std::move(send)), recv_volume_(std::move(recv)), keys_(options.keys) {}
 
 Link::~Link() {
   // In-flight requests point into our buffers: let them finish before the memory goes.
@@ -49,146 +50,157 @@ Link::~Link() {
 std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
   if (options.dead_after < 3 * options.heartbeat_interval)
     throw std::invalid_argument("dead_after must be at least 3 heartbeat intervals");
-  // One volume for both directions: a shared LUN (two slots), or a loopback for benchmarks.
-  bool loopback = options.send_path == options.recv_path;
-  if (loopback && options.send_slot == options.peer_slot && !options.allow_loopback)
+  // One volume for both directions: a shared LUN, or a loopback for benchmarks.
+  bool one_volume = options.shared || options.send_path == options.recv_path;
+  if (!options.shared && one_volume && options.send_slot == options.peer_slot && !options.allow_loopback)
     throw std::invalid_argument(
         fmt::format("{}: the send and receive volumes are the same file and the same slot", options.send_path));
 
   Volume send = Volume::open(options.send_path, {VolumeAccess::read_write, options.open_dsync});
   std::optional<Volume> recv;
-  if (!loopback) recv = Volume::open(options.recv_path, {VolumeAccess::read_only, false});
+  if (!one_volume) recv = Volume::open(options.recv_path, {VolumeAccess::read_only, false});
   std::unique_ptr<Link> link(new Link(options, std::move(send), std::move(recv)));
 
-  link->send_sb_ = read_formatted_superblock(link->send_volume_);
-  if (options.expected_block_size && *options.expected_block_size != link->send_sb_.block_size)
+  Superblock& sb = link->send_sb_;
+  sb = read_formatted_superblock(link->send_volume_);
+  if (options.expected_block_size && *options.expected_block_size != sb.block_size)
     throw VolumeError(fmt::format("{}: formatted with {}-byte blocks, the configuration says {}", options.send_path,
-                                  link->send_sb_.block_size, *options.expected_block_size));
-  if (options.send_slot >= link->send_sb_.slot_count)
+                                  sb.block_size, *options.expected_block_size));
+  if (options.send_slot >= sb.slot_count)
     throw VolumeError(fmt::format("{}: slot {} does not exist (the volume has {} slots)", options.send_path,
-                                  options.send_slot, link->send_sb_.slot_count));
+                                  options.send_slot, sb.slot_count));
+  if (options.shared && sb.slot_count < 2)
+    throw VolumeError(fmt::format("{}: formatted for the two-volume mode (1 slot), not as a shared LUN: format it "
+                                  "with --slots N (one per node) to share it",
+                                  options.send_path));
+  if (!options.shared && !one_volume && sb.slot_count > 1)
+    throw VolumeError(fmt::format("{}: formatted as a shared LUN ({} slots); join it with --volume and --slot, "
+                                  "not as a send volume of a mirrored pair",
+                                  options.send_path, sb.slot_count));
+
+  // Every slot but ours is a peer of a shared LUN; each gets a reader when its record shows a writer.
+  if (options.shared) {
+    for (uint32_t slot = 0; slot < sb.slot_count; ++slot)
+      if (slot != options.send_slot) link->peers_.emplace_back(slot, options.dead_after);
+  } else {
+    link->peers_.emplace_back(options.peer_slot, options.dead_after);
+  }
 
   EngineOptions engine_options;
-  engine_options.depth = options.writer.queue_depth + options.reader.depth + 4;
+  engine_options.depth = options.writer.queue_depth +
+                         options.reader.depth * static_cast<unsigned>(link->peers_.size()) + 4;
   engine_options.write_dsync = options.write_dsync;
   link->engine_ = make_io_engine(options.engine, engine_options);
 
-  link->recover_sequence(now);
-  WriterOptions writer_options = options.writer;
-  // O_DIRECT writes must be whole logical blocks of the device.
-  if (writer_options.write_unit != 0)
-    writer_options.write_unit = std::min(link->send_sb_.block_size,
-                                         std::max(writer_options.write_unit, link->send_volume_.logical_block_size()));
-  link->writer_ =
-      std::make_unique<BlockWriter>(*link->engine_, link->send_volume_.fd(), link->send_sb_, options.send_slot,
-                                    link->epoch_, link->first_sequence_, writer_options, link->keys_.get());
-  // The running record goes out before any block, so a reader can always tell our epoch from a
-  // dead one's.
-  StateRecord record = link->own_record(WriterStatus::running, now);
-  seal_state_record(record, link->keys_.get(), link->state_out_.span());
-  link->send_volume_.write_exact(link->state_out_.data(), kStateRecordStride,
-                                 link->send_sb_.state_record_offset(options.send_slot));
-  ++link->stats_.state_writes;
-  link->next_heartbeat_ = now + options.heartbeat_interval;
+  link->claim_and_start(now);
   link->try_attach_receive_volume(now);
+  // The pair's one peer starts somewhere worth saying (waiting for its volume, or unknown); a
+  // shared LUN's peers speak when they first change.
+  if (!options.shared) link->note_state(link->peers_.front(), true);
   return link;
 }
 
-void Link::recover_sequence(TimePoint now) {
+// Takes our slot and writes the running record that goes out before any block, so a reader can
+// always tell our epoch from a dead one's. A mirrored pair's send volume is ours alone by
+// construction; a shared LUN's slot is claimed (slot_claim.h).
+void Link::claim_and_start(TimePoint now) {
+  uint64_t epoch = random_epoch();
+  StateExchangeOptions x;
+  x.record_version = options_.shared ? kStateRecordVersion2 : kStateRecordVersion1;
+  x.owner = options_.owner.node_name;
+  x.ifname = options_.owner.ifname;
+  x.started_unix_ns = unix_now_ns();
+  x.heartbeat_interval = options_.heartbeat_interval;
+  x.dead_after = options_.dead_after;
+  x.ack_interval = options_.ack_interval;
+  x.urgent_read_interval = options_.urgent_read_interval;
+  SlotClaimOptions claim{options_.heartbeat_interval, options_.dead_after, options_.claim_settle};
+
+  for (int attempt = 0;; ++attempt) {
+    SlotJudgement judged;
+    if (options_.shared) {
+      judged = judge_slot(send_volume_, send_sb_, options_.send_slot, options_.owner, claim);
+    } else {
+      judged.record = read_state_record(send_volume_, send_sb_, options_.send_slot);
+      judged.read_at = Clock::now();
+    }
+    RecoveredSequence recovered = recover_sequence(send_volume_, send_sb_, options_.send_slot, judged.record);
+    exchange_ = std::make_unique<StateExchange>(*engine_, send_volume_.fd(), send_sb_, options_.send_slot, epoch,
+                                                recovered.first_sequence, recovered.heartbeat, x, keys_.get());
+    OwnProgress start{recovered.first_sequence, {}};
+    std::span<const std::byte> record = exchange_->running_record(start, Clock::now());
+    if (options_.shared) {
+      if (confirm_claim(send_volume_, send_sb_, options_.send_slot, epoch, record, judged, claim) ==
+          ClaimResult::too_slow) {
+        if (attempt < 3) continue;
+        throw VolumeError(fmt::format("{}: slot {}: the volume answers too slowly to claim the slot safely "
+                                      "(a read and a write took longer than {} ms)",
+                                      send_volume_.path(), options_.send_slot, claim.settle.count() / 2'000'000));
+      }
+    } else {
+      send_volume_.write_exact(record.data(), record.size(), send_sb_.state_record_offset(options_.send_slot));
+    }
+    slot_previous_ = judged.previous;
+    stats_.start_sequence = recovered.first_sequence;
+    stats_.restart_scan_blocks = recovered.restart_scan_blocks;
+    break;
+  }
+
+  WriterOptions writer_options = options_.writer;
+  // O_DIRECT writes must be whole logical blocks of the device.
+  if (writer_options.write_unit != 0)
+    writer_options.write_unit =
+        std::min(send_sb_.block_size, std::max(writer_options.write_unit, send_volume_.logical_block_size()));
+  writer_ = std::make_unique<BlockWriter>(*engine_, send_volume_.fd(), send_sb_, options_.send_slot, epoch,
+                                          exchange_->first_sequence(), writer_options, keys_.get());
   (void)now;
-  epoch_ = random_epoch();
-  AlignedBuffer buffer(kStateRecordStride, 4096);
-  send_volume_.read_exact(buffer.data(), kStateRecordStride, send_sb_.state_record_offset(options_.send_slot));
-  auto decoded = decode_state_record(buffer.span());
-  if (decoded.error == DecodeError::all_zero || decoded.record.uuid != send_sb_.uuid ||
-      decoded.record.status == WriterStatus::empty) {
-    first_sequence_ = 1;  // a fresh volume (or one re-formatted since that record)
-    stats_.start_sequence = first_sequence_;
-    return;
-  }
-  if (decoded.error != DecodeError::none) {
-    throw VolumeError(fmt::format("{}: own state record (slot {}) is unreadable: {}", send_volume_.path(),
-                                  options_.send_slot, decoded.message));
-  }
-  heartbeat_ = decoded.record.heartbeat;
-  uint64_t head = std::max<uint64_t>(decoded.record.head_sequence, 1);
-  if (decoded.record.status == WriterStatus::clean_stop) {
-    first_sequence_ = head;  // every write had completed; nothing can be in doubt
-    stats_.start_sequence = first_sequence_;
-    return;
-  }
-  // A crash: the record's head lags what reached the ring. Walk our own blocks past it.
-  uint32_t lbs = send_volume_.logical_block_size();
-  AlignedBuffer block(std::max<uint32_t>(lbs, 4096), 4096);
-  uint64_t sequence = head;
-  for (uint64_t walked = 0; walked < send_sb_.ring_blocks; ++walked, ++sequence) {
-    send_volume_.read_exact(block.data(), lbs, send_sb_.block_offset(options_.send_slot, sequence));
-    auto d = decode_block(std::span<const std::byte>(block.data(), lbs), send_sb_.block_size);
-    // The header alone is enough: a torn block still proves its sequence was handed out.
-    bool ours = (d.check == BlockCheck::ok || d.check == BlockCheck::need_more) &&
-                d.header.volume_tag == send_sb_.volume_tag() && d.header.slot == options_.send_slot &&
-                d.header.sequence == sequence;
-    if (!ours) break;
-    ++stats_.restart_scan_blocks;
-  }
-  first_sequence_ = sequence + kRestartSequenceGap;
-  stats_.start_sequence = first_sequence_;
-}
-
-StateRecord Link::own_record(WriterStatus status, TimePoint now) const {
-  StateRecord r;
-  r.slot = options_.send_slot;
-  r.uuid = send_sb_.uuid;
-  r.epoch = epoch_;
-  r.status = status;
-  r.heartbeat = heartbeat_;
-  r.head_sequence = writer_ ? writer_->durable_head() : first_sequence_;
-  r.writer_monotonic_ns = to_ns(now);
-  r.epoch_first_sequence = first_sequence_;
-  if (reader_ && reader_->attached()) r.acks[options_.peer_slot] = reader_->consumed();
-  if (keys_) r.auth = StateRecordAuth{0, echo_epoch_, echo_heartbeat_, {}};  // key id and tag: seal_state_record
-  return r;
-}
-
-// A replayed record is authentic, so with keys the echo decides: the peer must have read one of
-// our heartbeats of this epoch lately (within dead_after, plus two heartbeats of slack for the
-// read and write intervals on its side), and nothing may go back from the last record accepted.
-// Someone replaying old records can then only show again what the peer itself last wrote.
-bool Link::confirms_live_peer(const StateRecord& r) const {
-  if (!r.auth || r.auth->peer_epoch != epoch_ || r.auth->peer_heartbeat > heartbeat_) return false;
-  uint64_t window = options_.dead_after / options_.heartbeat_interval + 2;
-  if (heartbeat_ - r.auth->peer_heartbeat > window) return false;
-  if (!accepted_peer_) return true;
-  const AcceptedPeer& last = *accepted_peer_;
-  if (r.auth->peer_heartbeat < last.echo_heartbeat) return false;
-  return r.epoch != last.epoch || (r.heartbeat >= last.heartbeat && r.head_sequence >= last.head);
 }
 
 void Link::try_attach_receive_volume(TimePoint now) {
   next_volume_probe_ = now + options_.heartbeat_interval;
+  if (options_.shared) {
+    recv_sb_ = send_sb_;
+    std::vector<uint32_t> slots;
+    for (const auto& p : peers_) slots.push_back(p.slot);
+    exchange_->watch(send_volume_.fd(), send_sb_, std::move(slots));
+    for (auto& p : peers_) p.monitor.observe(std::nullopt, now);  // formatted: "unknown" until a record shows
+    return;
+  }
   const Volume& volume = recv_volume();
   auto checked = probe_formatted_superblock(volume);
+  LinkPeer& peer = peers_.front();
   if (!checked.superblock) {
-    peer_.set_no_volume(now);
+    if (peer.monitor.state() != PeerState::no_volume) {
+      peer.monitor.set_no_volume(now);
+      note_state(peer, true);
+    }
     return;
   }
   const Superblock& sb = *checked.superblock;
-  if (options_.peer_slot >= sb.slot_count)
+  if (peer.slot >= sb.slot_count)
     throw VolumeError(fmt::format("{}: peer slot {} does not exist (the volume has {} slots)", volume.path(),
-                                  options_.peer_slot, sb.slot_count));
-  if (recv_volume_ && sb.uuid == send_sb_.uuid && options_.peer_slot == options_.send_slot)
+                                  peer.slot, sb.slot_count));
+  if (recv_volume_ && sb.uuid == send_sb_.uuid && peer.slot == options_.send_slot)
     throw VolumeError(fmt::format("{}: has the same UUID and slot as the send volume {}; it must be the peer's",
                                   volume.path(), send_volume_.path()));
   recv_sb_ = sb;
-  reader_ = std::make_unique<BlockReader>(*engine_, volume.fd(), sb, options_.peer_slot, volume.logical_block_size(),
-                                          options_.reader, keys_.get());
-  next_peer_read_ = now;
+  peer.reader = std::make_unique<BlockReader>(*engine_, volume.fd(), sb, peer.slot, volume.logical_block_size(),
+                                              options_.reader, keys_.get());
+  exchange_->watch(volume.fd(), sb, {peer.slot});
+}
+
+LinkPeer* Link::peer_for_slot(uint32_t slot) {
+  for (auto& p : peers_)
+    if (p.slot == slot) return &p;
+  return nullptr;
 }
 
 size_t Link::send(std::span<const FrameSpan> frames, TimePoint now) {
   size_t taken = writer_->send(frames, now);
   writer_->flush(now);
-  if (taken > 0 && reader_) reader_->expect_reply(now);
+  if (taken > 0)
+    for (auto& p : peers_)
+      if (p.reader) p.reader->expect_reply(now);
   return taken;
 }
 
@@ -197,36 +209,74 @@ void Link::reap(Nanos wait, TimePoint& now) {
   size_t n = engine_->reap(done, wait);
   if (n > 0 || wait.count() > 0) now = Clock::now();
   for (size_t i = 0; i < n; ++i) {
-    uint32_t index = tag_index(done[i].tag);
-    switch (tag_owner(done[i].tag)) {
+    uint64_t tag = done[i].tag;
+    uint32_t index = tag_index(tag);
+    switch (tag_owner(tag)) {
       case IoOwner::writer:
         writer_->on_complete(index, done[i].result, now);
         break;
       case IoOwner::reader:
-        if (reader_) reader_->on_complete(index, done[i].result, now);
+        if (LinkPeer* p = peer_for_slot(tag_unit(tag)); p && p->reader) p->reader->on_complete(index, done[i].result, now);
         break;
       case IoOwner::state:
-        if (index == kStateWrite)
-          on_state_write_done(done[i].result);
-        else
-          on_state_read_done(done[i].result, now);
+        if (index == kStateWrite) {
+          exchange_->on_write_done(done[i].result);
+        } else {
+          auto seen = exchange_->on_read_done(done[i].result, now);
+          on_peer_records(seen, now, peer_read_can_confirm_);
+        }
         break;
     }
   }
 }
 
+OwnProgress Link::progress() const {
+  OwnProgress p;
+  p.head = writer_ ? writer_->durable_head() : exchange_->first_sequence();
+  for (const auto& peer : peers_)
+    if (peer.reader && peer.reader->attached()) p.acks[peer.slot] = peer.reader->consumed();
+  return p;
+}
+
+bool Link::wants_urgent_read() const {
+  // A writer holding for a fresh acknowledgement (or dropping until one shows room), or a reader
+  // puzzled by an epoch, asks sooner than the heartbeat.
+  if (writer_->wants_fresh_ack() || writer_->ring_full()) return true;
+  for (const auto& p : peers_)
+    if (p.reader && p.reader->wants_writer_state()) return true;
+  return false;
+}
+
 void Link::run_once(FrameSink& sink, Nanos max_wait) {
   TimePoint now = Clock::now();
   reap(Nanos{0}, now);
-  if (!reader_ && now >= next_volume_probe_) try_attach_receive_volume(now);
-  if (reader_) reader_->deliver(sink, now);
-  if (peer_.tick(now)) writer_->set_reader_progress(writer_->next_sequence(), false);
+  if (!exchange_->watching() && now >= next_volume_probe_) try_attach_receive_volume(now);
+  for (auto& p : peers_)
+    if (p.reader) p.reader->deliver(sink, now);
+  bool changed = false;
+  for (auto& p : peers_) {
+    bool c = p.monitor.tick(now);
+    if (c) note_state(p, true);
+    changed |= c;
+  }
+  if (changed) update_writer_flow(now, false);
   // State records first: queued behind a burst of block I/O, a 4 KiB record would carry its
   // acknowledgement (and the peer's writer, holding for it) only after all of that.
-  maybe_write_state(now);
-  maybe_read_peer_state(now);
+  exchange_->maybe_write(now, progress(), ack_ring_blocks());
+  bool urgent = wants_urgent_read();
+  uint64_t ticket = writer_->ack_read_ticket();
+  auto held_since = writer_->holding_since();
+  if (exchange_->maybe_read(now, urgent)) {
+    peer_read_ticket_ = ticket;
+    peer_read_can_confirm_ = !held_since || now - *held_since >= 2 * options_.ack_interval;
+    for (auto& p : peers_)
+      if (p.reader) p.reader->clear_wants_writer_state();
+  }
   writer_->flush(now);
-  if (reader_) reader_->poll(now);
+  for (auto& p : peers_)
+    if (p.reader) p.reader->poll(now);
+  for (auto& p : peers_)
+    if (p.reader) collect_reader_events(p);
 
   if (max_wait.count() <= 0) return;
   auto wake = next_wakeup();
@@ -235,7 +285,8 @@ void Link::run_once(FrameSink& sink, Nanos max_wait) {
   if (wait.count() <= 0) return;
   if (engine_->in_flight() > 0) {
     reap(wait, now);
-    if (reader_) reader_->deliver(sink, now);
+    for (auto& p : peers_)
+      if (p.reader) p.reader->deliver(sink, now);
   } else {
     std::this_thread::sleep_for(wait);
   }
@@ -246,143 +297,124 @@ std::optional<TimePoint> Link::next_wakeup() const {
   auto consider = [&](std::optional<TimePoint> t) {
     if (t && (!when || *t < *when)) when = t;
   };
-  consider(state_write_due());
+  consider(exchange_->write_due(progress(), ack_ring_blocks()));
   consider(writer_->next_deadline());
-  if (reader_) {
-    consider(reader_->next_poll());
-    consider(peer_read_due());
+  if (exchange_->watching()) {
+    consider(exchange_->read_due(wants_urgent_read()));
+    for (const auto& p : peers_)
+      if (p.reader) consider(p.reader->next_poll());
   } else {
     consider(next_volume_probe_);
   }
   return when;
 }
 
-uint64_t Link::consumed_ack() const { return reader_ && reader_->attached() ? reader_->consumed() : 0; }
-
-std::optional<TimePoint> Link::state_write_due() const {
-  if (state_write_in_flight_) return std::nullopt;
-  TimePoint due = next_heartbeat_;
-  uint64_t ack = consumed_ack();
-  if (recv_sb_ && ack != published_ack_) {
-    // Progress goes out an interval after the last record, or at once after an eighth of the ring.
-    bool eighth = ack >= published_ack_ + std::max<uint64_t>(1, recv_sb_->ring_blocks / 8);
-    due = std::min(due, eighth ? TimePoint{} : published_at_ + options_.ack_interval);
-  }
-  return due;
+bool Link::any_peer_alive() const {
+  return std::any_of(peers_.begin(), peers_.end(),
+                     [](const LinkPeer& p) { return p.monitor.alive() && p.reader && p.reader->attached(); });
 }
 
-std::optional<TimePoint> Link::peer_read_due() const {
-  if (!reader_ || state_read_in_flight_) return std::nullopt;
-  // A writer holding for a fresh acknowledgement (or dropping until one shows room), or a reader
-  // puzzled by an epoch, asks sooner than the heartbeat.
-  bool urgent = writer_->wants_fresh_ack() || writer_->ring_full() || reader_->wants_writer_state();
-  if (!urgent) return next_peer_read_;
-  return std::min(next_peer_read_, last_peer_read_ + options_.urgent_read_interval);
+void Link::note_state(LinkPeer& peer, bool changed) {
+  if (!changed) return;
+  TransportEvent e;
+  e.kind = TransportEvent::Kind::peer_state;
+  e.slot = peer.slot;
+  e.state = peer.monitor.state();
+  if (const auto& r = peer.monitor.last_record()) e.owner = r->owner;
+  events_.push_back(std::move(e));
 }
 
-void Link::maybe_write_state(TimePoint now) {
-  auto due = state_write_due();
-  if (!due || now < *due) return;
-  if (now >= next_heartbeat_) {
-    ++heartbeat_;
-    next_heartbeat_ = now + options_.heartbeat_interval;
-  }
-  StateRecord record = own_record(WriterStatus::running, now);
-  published_ack_ = record.acks[options_.peer_slot];
-  published_at_ = now;
-  seal_state_record(record, keys_.get(), state_out_.span());
-  IoRequest request{IoOp::write,
-                    send_volume_.fd(),
-                    state_out_.data(),
-                    kStateRecordStride,
-                    send_sb_.state_record_offset(options_.send_slot),
-                    make_tag(IoOwner::state, kStateWrite)};
-  if (engine_->submit(std::span<const IoRequest>(&request, 1)) == 1) {
-    state_write_in_flight_ = true;
-    ++stats_.state_writes;
+void Link::collect_reader_events(LinkPeer& peer) {
+  for (const ReaderEvent& r : peer.reader->take_events()) {
+    TransportEvent e;
+    e.kind = TransportEvent::Kind::reader;
+    e.slot = peer.slot;
+    e.reader = r;
+    events_.push_back(std::move(e));
   }
 }
 
-void Link::on_state_write_done(int32_t result) {
-  state_write_in_flight_ = false;
-  if (result != static_cast<int32_t>(kStateRecordStride)) {
-    ++stats_.io_errors_state;
-    next_heartbeat_ = Clock::now();  // try again at once; a missed heartbeat looks like death
+void Link::on_peer_records(const std::vector<PeerRecordObservation>& seen, TimePoint now, bool fresh) {
+  for (const auto& s : seen)
+    if (LinkPeer* p = peer_for_slot(s.slot)) observe_peer(*p, s, now);
+  if (const auto& usurper = exchange_->usurper(); usurper && !slot_lost_reported_) {
+    slot_lost_reported_ = true;
+    TransportEvent e;
+    e.kind = TransportEvent::Kind::slot_lost;
+    e.slot = options_.send_slot;
+    e.owner = describe_owner(*usurper);
+    events_.push_back(std::move(e));
   }
+  update_writer_flow(now, fresh);
 }
 
-void Link::maybe_read_peer_state(TimePoint now) {
-  auto due = peer_read_due();
-  if (!due || now < *due) return;
-  IoRequest request{IoOp::read,
-                    recv_volume().fd(),
-                    state_in_.data(),
-                    kStateRecordStride,
-                    recv_sb_->state_record_offset(options_.peer_slot),
-                    make_tag(IoOwner::state, kStateRead)};
-  if (engine_->submit(std::span<const IoRequest>(&request, 1)) == 1) {
-    state_read_in_flight_ = true;
-    peer_read_ticket_ = writer_->ack_read_ticket();
-    auto held_since = writer_->holding_since();
-    peer_read_can_confirm_ = !held_since || now - *held_since >= 2 * options_.ack_interval;
-    reader_->clear_wants_writer_state();
-    ++stats_.state_reads;
-    last_peer_read_ = now;
-    if (now >= next_peer_read_) next_peer_read_ = now + options_.heartbeat_interval;
-  }
-}
-
-void Link::on_state_read_done(int32_t result, TimePoint now) {
-  state_read_in_flight_ = false;
-  if (result != static_cast<int32_t>(kStateRecordStride)) {
-    ++stats_.io_errors_state;
-    peer_.tick(now);
+void Link::observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimePoint now) {
+  if (seen.outcome == PeerRecordOutcome::empty) {
+    note_state(peer, peer.monitor.observe(std::nullopt, now));
     return;
   }
-  auto decoded = decode_state_record(state_in_.span());
-  std::optional<StateRecord> record;
-  if (decoded.error == DecodeError::none && decoded.record.uuid == recv_sb_->uuid &&
-      decoded.record.slot == options_.peer_slot) {
-    const StateRecord& r = decoded.record;
-    // Unauthentic (forged, altered, another key, or keys on one side only): as good as unreadable,
-    // so no one without the key can show the peer alive, move our reader or lift our writer's hold.
-    if (authenticate_state_record(keys_.get(), state_in_.span(), r) != AuthResult::accepted) {
-      ++stats_.state_unreadable;
-      ++stats_.state_auth_failed;
-      peer_.tick(now);
-      return;
-    }
-    if (keys_) {
-      echo_epoch_ = r.epoch;
-      echo_heartbeat_ = r.heartbeat;
-      if (!confirms_live_peer(r)) {
-        ++stats_.state_unconfirmed;
-        peer_.tick(now);
-        return;
-      }
-      accepted_peer_ = AcceptedPeer{r.auth->peer_heartbeat, r.epoch, r.heartbeat, r.head_sequence};
-    }
-    record = r;
-  } else if (decoded.error != DecodeError::all_zero) {
-    ++stats_.state_unreadable;  // torn by a concurrent write, or corrupt: judge by the next one
-    peer_.tick(now);
+  if (seen.outcome != PeerRecordOutcome::accepted) {
+    note_state(peer, peer.monitor.tick(now));
     return;
   }
-  peer_.observe(record, now);
-  if (record && record->status != WriterStatus::empty) {
-    WriterView view{record->epoch, record->epoch_first_sequence, record->head_sequence, record->writer_monotonic_ns,
-                    now};
-    if (!reader_->attached())
-      reader_->attach(view, now);
+  const StateRecord& record = seen.record;
+  note_state(peer, peer.monitor.observe(record, now));
+  if (record.status != WriterStatus::empty) {
+    if (!peer.reader) {
+      // A shared LUN's peer gets its reader (and its memory) when its slot first shows a writer.
+      peer.reader = std::make_unique<BlockReader>(*engine_, send_volume_.fd(), send_sb_, peer.slot,
+                                                  send_volume_.logical_block_size(), options_.reader, keys_.get());
+    }
+    WriterView view{record.epoch, record.epoch_first_sequence, record.head_sequence, record.writer_monotonic_ns, now};
+    if (!peer.reader->attached())
+      peer.reader->attach(view, now);
     else
-      reader_->note_writer(view);
+      peer.reader->note_writer(view);
+    peer.ever_seen = true;
   }
-  uint64_t ack = record ? record->acks[options_.send_slot] : 0;
-  bool alive = peer_.alive() || peer_.state() == PeerState::unknown;
-  if (peer_read_can_confirm_)
-    writer_->set_reader_progress(ack, alive, peer_read_ticket_);
-  else
-    writer_->set_reader_progress(ack, alive);  // may show room; too early to prove there is none
+  uint64_t acked = record.acks[options_.send_slot];
+  if (acked != peer.acked) peer.acked_moved_at = now;
+  peer.acked = acked;
+}
+
+void Link::update_writer_flow(TimePoint now, bool fresh) {
+  std::optional<uint64_t> least;
+  uint64_t next = writer_->next_sequence();
+  for (auto& p : peers_) {
+    bool alive = p.monitor.alive() || p.monitor.state() == PeerState::unknown;
+    if (!alive || p.acked == 0) {
+      p.lapped_out = false;
+      continue;
+    }
+    bool full_for_it = next > p.acked + send_sb_.ring_blocks;
+    if (options_.lap_after.count() > 0 && full_for_it && now - p.acked_moved_at >= options_.lap_after) {
+      if (!p.lapped_out) ++stats_.peers_lapped;
+      p.lapped_out = true;
+      continue;
+    }
+    if (!full_for_it) p.lapped_out = false;
+    if (p.lapped_out) continue;
+    least = least ? std::min(*least, p.acked) : p.acked;
+  }
+  if (!least) {
+    writer_->set_reader_progress(0, false);
+  } else if (fresh) {
+    writer_->set_reader_progress(*least, true, peer_read_ticket_);
+  } else {
+    writer_->set_reader_progress(*least, true);  // may show room; too early to prove there is none
+  }
+}
+
+LinkStats Link::stats() const {
+  LinkStats s = stats_;
+  const auto& x = exchange_->stats();
+  s.state_writes = x.state_writes;
+  s.state_reads = x.state_reads;
+  s.state_unreadable = x.state_unreadable;
+  s.state_auth_failed = x.state_auth_failed;
+  s.state_unconfirmed = x.state_unconfirmed;
+  s.io_errors_state = x.io_errors_state;
+  return s;
 }
 
 void Link::update_timers(const LinkOptions& options) {
@@ -392,17 +424,24 @@ void Link::update_timers(const LinkOptions& options) {
   options_.dead_after = options.dead_after;
   options_.ack_interval = options.ack_interval;
   options_.urgent_read_interval = options.urgent_read_interval;
+  options_.lap_after = options.lap_after;
   options_.reader = options.reader;
   options_.writer.flush_deadline = options.writer.flush_deadline;
   options_.writer.retry_backoff = options.writer.retry_backoff;
-  peer_.set_dead_after(options.dead_after);
+  exchange_->set_timers(options.heartbeat_interval, options.dead_after, options.ack_interval,
+                        options.urgent_read_interval);
   writer_->set_flush_deadline(options.writer.flush_deadline);
-  if (reader_) reader_->set_options(options.reader);
+  for (auto& p : peers_) {
+    p.monitor.set_dead_after(options.dead_after);
+    if (p.reader) p.reader->set_options(options.reader);
+  }
 }
 
 void Link::set_keys(std::shared_ptr<const Keyring> keys, TimePoint now) {
   writer_->set_keys(keys.get(), now);
-  if (reader_) reader_->set_keys(keys.get());
+  exchange_->set_keys(keys.get());
+  for (auto& p : peers_)
+    if (p.reader) p.reader->set_keys(keys.get());
   // The old keyring may go only now: the writer sealed its partial block with it just above.
   keys_ = std::move(keys);
 }
@@ -411,16 +450,14 @@ void Link::stop(Nanos timeout) {
   TimePoint now = Clock::now();
   TimePoint deadline = now + timeout;
   writer_->flush_all(now);
-  while ((!writer_->idle() || state_write_in_flight_) && now < deadline) {
+  while ((!writer_->idle() || exchange_->write_in_flight()) && now < deadline) {
     reap(std::chrono::milliseconds(1), now);
     writer_->flush_all(now);
   }
-  StateRecord record = own_record(WriterStatus::clean_stop, now);
-  ++heartbeat_;
-  record.heartbeat = heartbeat_;
-  seal_state_record(record, keys_.get(), state_out_.span());
-  send_volume_.write_exact(state_out_.data(), kStateRecordStride, send_sb_.state_record_offset(options_.send_slot));
-  ++stats_.state_writes;
+  // Another node writes our slot now: a clean stop of ours would overwrite its record.
+  if (exchange_->usurper()) return;
+  std::span<const std::byte> record = exchange_->clean_stop_record(progress(), now);
+  send_volume_.write_exact(record.data(), record.size(), send_sb_.state_record_offset(options_.send_slot));
 }
 
 }  // namespace blockxport

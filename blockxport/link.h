@@ -1,12 +1,18 @@
-// One node's end of the transport: a writer into its slot of the send volume, a reader of the
-// peer's slot on the receive volume, and the state records that carry heartbeats and
-// acknowledgements between them. Single-threaded: the owner calls run_once() from its loop.
+// One node's end of the transport: a writer into its slot, a reader per peer slot, and the state
+// records (state_exchange.h) that carry heartbeats and acknowledgements between them.
+//
+// Two modes. A mirrored pair: we write our slot of the send volume and read the one peer's slot
+// of the receive volume (the array's mirror of the peer's send volume). A shared LUN: one volume,
+// we write our slot and read every other; the segment is every live node (a shared LUN's state
+// table is one read, whatever the number of nodes). Single-threaded: the owner calls run_once()
+// from its loop and takes the events it pushes.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "blockxport/aligned_buffer.h"
 #include "blockxport/block_auth.h"
@@ -15,12 +21,19 @@
 #include "blockxport/io_engine.h"
 #include "blockxport/peer_monitor.h"
 #include "blockxport/reader.h"
+#include "blockxport/sequence_recovery.h"
+#include "blockxport/slot_claim.h"
+#include "blockxport/state_exchange.h"
+#include "blockxport/transport_events.h"
 #include "blockxport/volume.h"
 #include "blockxport/writer.h"
 
 namespace blockxport {
 
 struct LinkOptions {
+  // Shared LUN: `send_path` is the volume, `send_slot` ours, every other slot a peer; recv_path
+  // and peer_slot are unused.
+  bool shared = false;
   std::string send_path;
   std::string recv_path;
   uint32_t send_slot = 0;                       // ours on the send volume
@@ -45,6 +58,14 @@ struct LinkOptions {
   // Reads of the peer's record outside the heartbeat (a writer holding for a fresh
   // acknowledgement, a reader puzzled by an epoch) are at most this frequent.
   Nanos urgent_read_interval{1'000'000};
+  // Shared LUN: a live reader whose acknowledgement has not moved for this long while our ring is
+  // full for it is no longer waited for: the writer laps it, and it counts what it lost (a NIC
+  // whose queue overflowed). One slow node then holds the others' traffic at most this long.
+  // 0: never (the pair's behaviour: a full ring drops at the writer, counted there).
+  Nanos lap_after{0};
+  // Shared LUN: who we are in our slot's record (the slot claim compares it).
+  SlotOwner owner;
+  Nanos claim_settle{50'000'000};
   // Authenticate (and, if they say so, encrypt) blocks and state records; null: plain ones.
   // Not a timer: update_timers leaves the keys alone, set_keys changes them.
   std::shared_ptr<const Keyring> keys;
@@ -53,7 +74,7 @@ struct LinkOptions {
 struct LinkStats {
   uint64_t state_writes = 0;
   uint64_t state_reads = 0;
-  uint64_t state_unreadable = 0;   // the peer's record failed its checks
+  uint64_t state_unreadable = 0;   // a peer's record failed its checks
   uint64_t state_auth_failed = 0;  // ... of which its authentication (also counted unreadable)
   // With keys: authentic peer records that are no proof of life yet, because they do not echo one
   // of our recent heartbeats or go back in time (a replay, or a peer that has not read us lately).
@@ -61,17 +82,28 @@ struct LinkStats {
   uint64_t io_errors_state = 0;
   uint64_t start_sequence = 0;
   uint64_t restart_scan_blocks = 0;  // our own blocks found past the recorded head at start
+  uint64_t peers_lapped = 0;         // times a stalled live reader stopped being waited for
 };
 
-// A gap a restarted writer leaves after the last block it finds, larger than any queue depth, so
-// no sequence that might have been in flight when the previous instance died is ever reused.
-inline constexpr uint64_t kRestartSequenceGap = 64;
+// One peer slot: its liveness, its reader (once its record shows a writer), and what it last
+// acknowledged of our ring.
+struct LinkPeer {
+  explicit LinkPeer(uint32_t slot_, Nanos dead_after) : slot(slot_), monitor(dead_after) {}
+  uint32_t slot;
+  PeerMonitor monitor;
+  std::unique_ptr<BlockReader> reader;
+  uint64_t acked = 0;           // the highest sequence of ours it consumed (0: not reading us)
+  TimePoint acked_moved_at{};   // when that last moved
+  bool lapped_out = false;      // stalled while our ring was full for it: not waited for
+  bool ever_seen = false;       // its record has shown a writer since we started
+};
 
 class Link {
  public:
-  // Opens and checks the volumes, recovers the sequence from the send volume, and writes a
-  // running state record with a new epoch. Throws VolumeError or std::invalid_argument with a
-  // one-line message naming the volume and what is wrong.
+  // Opens and checks the volumes, takes our slot (a shared LUN's: see slot_claim.h), recovers the
+  // sequence and writes a running state record with a new epoch. Throws VolumeError (a slot owned
+  // by a live node: SlotOwnedError) or std::invalid_argument with a one-line message naming the
+  // volume and what is wrong.
   static std::unique_ptr<Link> open(const LinkOptions& options, TimePoint now = Clock::now());
   ~Link();
 
@@ -80,8 +112,10 @@ class Link {
   // Reaps completions and does whatever is due (writes, polls, heartbeats, peer checks); if
   // nothing is due it waits up to `max_wait` for a completion or the next deadline.
   void run_once(FrameSink& sink, Nanos max_wait);
-  // Flushes what is queued, waits for the writes, and records a clean stop for the peer.
+  // Flushes what is queued, waits for the writes, and records a clean stop for the peers.
   void stop(Nanos timeout = Nanos{5'000'000'000});
+  // What happened since the last call, oldest first.
+  std::vector<TransportEvent> take_events() { return std::exchange(events_, {}); }
 
   std::string_view engine_name() const { return engine_->name(); }
   // For an epoll loop: readable when I/O completed (-1: the engine has none; poll instead).
@@ -94,71 +128,58 @@ class Link {
   // them, and everything read from now on is checked against them.
   void set_keys(std::shared_ptr<const Keyring> keys, TimePoint now = Clock::now());
   const Keyring* keys() const { return keys_.get(); }
+  bool shared() const { return options_.shared; }
+  uint32_t own_slot() const { return options_.send_slot; }
   const Superblock& send_superblock() const { return send_sb_; }
   const std::optional<Superblock>& recv_superblock() const { return recv_sb_; }
   const Volume& send_volume() const { return send_volume_; }
-  uint64_t epoch() const { return epoch_; }
+  uint64_t epoch() const { return exchange_->epoch(); }
+  SlotPrevious slot_previous() const { return slot_previous_; }
   const BlockWriter& writer() const { return *writer_; }
-  const BlockReader* reader() const { return reader_.get(); }
-  const PeerMonitor& peer() const { return peer_; }
-  const LinkStats& stats() const { return stats_; }
+  const std::vector<LinkPeer>& peers() const { return peers_; }
+  // Carrier: at least one peer alive, and being read.
+  bool any_peer_alive() const;
+  // The pair's one peer (a shared LUN's first peer slot): for what speaks of "the peer".
+  const BlockReader* reader() const { return peers_.front().reader.get(); }
+  const PeerMonitor& peer() const { return peers_.front().monitor; }
+  LinkStats stats() const;
   std::optional<TimePoint> next_wakeup() const;
 
  private:
   Link(const LinkOptions& options, Volume send, std::optional<Volume> recv);
-  void recover_sequence(TimePoint now);
+  void claim_and_start(TimePoint now);
   void try_attach_receive_volume(TimePoint now);
   void reap(Nanos wait, TimePoint& now);
-  void on_state_write_done(int32_t result);
-  void on_state_read_done(int32_t result, TimePoint now);
-  void maybe_write_state(TimePoint now);
-  void maybe_read_peer_state(TimePoint now);
-  // When the next state record write or peer record read is due; nothing while one is in flight
-  // (its completion is what to wait for) or when none is wanted.
-  std::optional<TimePoint> state_write_due() const;
-  std::optional<TimePoint> peer_read_due() const;
-  uint64_t consumed_ack() const;
-  StateRecord own_record(WriterStatus status, TimePoint now) const;
-  // With keys: whether an authentic peer record proves the peer alive now (see state_unconfirmed).
-  bool confirms_live_peer(const StateRecord& record) const;
+  OwnProgress progress() const;
+  uint64_t ack_ring_blocks() const { return recv_sb_ ? recv_sb_->ring_blocks : send_sb_.ring_blocks; }
+  bool wants_urgent_read() const;
+  void on_peer_records(const std::vector<PeerRecordObservation>& seen, TimePoint now, bool fresh);
+  void observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimePoint now);
+  // Tells the writer how far it may go: the least acknowledgement among live readers of our ring.
+  // `fresh`: from a read begun late enough to confirm a hold (see LinkOptions::ack_interval).
+  void update_writer_flow(TimePoint now, bool fresh);
+  void note_state(LinkPeer& peer, bool changed);
+  void collect_reader_events(LinkPeer& peer);
+  LinkPeer* peer_for_slot(uint32_t slot);
   const Volume& recv_volume() const { return recv_volume_ ? *recv_volume_ : send_volume_; }
 
   LinkOptions options_;
   Volume send_volume_;
-  std::optional<Volume> recv_volume_;  // empty in loopback: the send volume is read back
+  std::optional<Volume> recv_volume_;  // empty in a shared LUN or a loopback: the send volume is read
   std::unique_ptr<IoEngine> engine_;
   Superblock send_sb_;
   std::optional<Superblock> recv_sb_;
-  uint64_t epoch_ = 0;
-  uint64_t first_sequence_ = 1;
-  uint64_t heartbeat_ = 0;
+  SlotPrevious slot_previous_ = SlotPrevious::free;
+  std::unique_ptr<StateExchange> exchange_;
   std::unique_ptr<BlockWriter> writer_;
-  std::unique_ptr<BlockReader> reader_;
-  PeerMonitor peer_;
-
-  AlignedBuffer state_out_;
-  AlignedBuffer state_in_;
-  bool state_write_in_flight_ = false;
-  bool state_read_in_flight_ = false;
-  uint64_t published_ack_ = 0;
-  TimePoint published_at_{};
-  TimePoint next_heartbeat_{};
-  TimePoint next_peer_read_{};
-  TimePoint last_peer_read_{};
+  std::vector<LinkPeer> peers_;
   uint64_t peer_read_ticket_ = 0;       // the writer's ack ticket when the read in flight began ...
   bool peer_read_can_confirm_ = false;  // ... and whether it began late enough to confirm a hold
   TimePoint next_volume_probe_{};
-  LinkStats stats_;
-
+  LinkStats stats_;  // ours; stats() adds the exchange's
+  bool slot_lost_reported_ = false;
+  std::vector<TransportEvent> events_;
   std::shared_ptr<const Keyring> keys_;
-  // The last authentic peer record we read, echoed in ours: the peer's proof that we are live.
-  uint64_t echo_epoch_ = 0;
-  uint64_t echo_heartbeat_ = 0;
-  // The last peer record accepted as proof of life: later ones may not go back from it.
-  struct AcceptedPeer {
-    uint64_t echo_heartbeat = 0, epoch = 0, heartbeat = 0, head = 0;
-  };
-  std::optional<AcceptedPeer> accepted_peer_;
 };
 
 }  // namespace blockxport

@@ -196,7 +196,7 @@ void BlockReader::poll(TimePoint now) {
                                first.memory,
                                first.requested,
                                superblock_.block_offset(slot_, sequence),
-                               make_tag(IoOwner::reader, index_of(sequence))};
+                               make_tag(IoOwner::reader, index_of(sequence), slot_)};
     i += run;
   }
   if (count == 0) return;
@@ -289,7 +289,7 @@ void BlockReader::classify(ReadSlot& s, TimePoint now) {
                    s.memory + s.read_bytes,
                    wanted - s.read_bytes,
                    superblock_.block_offset(slot_, s.sequence) + s.read_bytes,
-                   make_tag(IoOwner::reader, index_of(s.sequence))};
+                   make_tag(IoOwner::reader, index_of(s.sequence), slot_)};
     predicted_bytes_ = wanted;
     s.requested = wanted - s.read_bytes;
     s.span = 1;
@@ -429,6 +429,32 @@ void BlockReader::schedule_after_miss(TimePoint now) {
   next_poll_at_ = now + interval_;
 }
 
+std::string_view reader_event_name(ReaderEvent::Kind kind) {
+  switch (kind) {
+    case ReaderEvent::Kind::epoch_change:
+      return "epoch-change";
+    case ReaderEvent::Kind::lapped:
+      return "lapped";
+    case ReaderEvent::Kind::damaged:
+      return "damaged";
+    case ReaderEvent::Kind::missing:
+      return "missing";
+    case ReaderEvent::Kind::too_old:
+      return "too-old";
+  }
+  return "?";
+}
+
+// A run of skips in one turn is one event: the owner logs a line per event, not per block.
+void BlockReader::push_event(ReaderEvent::Kind kind, uint64_t sequence, uint64_t count) {
+  if (!events_.empty() && events_.back().kind == kind && kind != ReaderEvent::Kind::epoch_change) {
+    events_.back().sequence = sequence;
+    events_.back().count += count;
+    return;
+  }
+  events_.push_back({kind, sequence, count, epoch_});
+}
+
 size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
   size_t delivered = 0;
   if (attached_) refresh_unready(now);
@@ -441,6 +467,7 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
       if (h.epoch != epoch_) {
         epoch_ = h.epoch;
         ++stats_.epoch_changes;
+        push_event(ReaderEvent::Kind::epoch_change, next_, 0);
         continuous_ = false;
       }
       if (skipping_old_ && h.writer_timestamp_ns < skip_written_before_ns_) {
@@ -457,6 +484,7 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
       stats_.dropped_partial_frames += taken.dropped_partials;
       if (!taken.well_formed) {
         ++stats_.malformed_blocks;
+        push_event(ReaderEvent::Kind::damaged, next_, 1);
         continuous_ = false;
         advance(next_ + 1, now);
         continue;
@@ -464,6 +492,7 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
       if (too_old(h, now)) {
         ++stats_.too_old_blocks;
         stats_.too_old_frames += frames_.size();
+        push_event(ReaderEvent::Kind::too_old, next_, frames_.size());
         continuous_ = true;
         advance(next_ + 1, now);
         continue;
@@ -488,6 +517,7 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
       if (writer_.epoch == epoch_) target = std::max(target, writer_.head);
       ++stats_.lapped_resyncs;
       stats_.blocks_lost_lapped += target - next_;
+      push_event(ReaderEvent::Kind::lapped, target, target - next_);
       stats_.dropped_partial_frames += assembler_.abandon();
       wants_writer_state_ = true;
       resync(target, now);
@@ -500,6 +530,7 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
       stats_.dropped_partial_frames += assembler_.abandon();
       epoch_ = writer_.epoch;
       ++stats_.epoch_changes;
+      push_event(ReaderEvent::Kind::epoch_change, writer_.first_sequence, writer_.first_sequence - next_);
       resync(writer_.first_sequence, now);
       continue;
     }
@@ -512,9 +543,11 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
     if (may_skip(s, now)) {
       if (s.state == SlotState::invalid) {
         ++stats_.corrupt_blocks;
+        push_event(ReaderEvent::Kind::damaged, next_, 1);
       } else {
         ++stats_.missing_blocks;
         if (s.state == SlotState::failed) ++stats_.unreadable_blocks;
+        push_event(ReaderEvent::Kind::missing, next_, 1);
       }
       continuous_ = false;
       advance(next_ + 1, now);

@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "blockxport/aligned_buffer.h"
@@ -80,6 +82,23 @@ struct ReaderStats {
   // write, mirror and poll delay and errs young by at most that smallest delay.
   LatencyHistogram delivery_age;
 };
+
+// What happened to a reader that its owner should hear about once, when it happens (a log line,
+// a status change), rather than find by comparing counters.
+struct ReaderEvent {
+  enum class Kind : uint8_t {
+    epoch_change,  // the writer restarted: now following `epoch` from `sequence` (`count` sequences it never used)
+    lapped,        // the writer overwrote blocks not yet read: resynced to `sequence`, `count` blocks lost
+    damaged,       // `count` block(s) skipped as corrupt or malformed, the last at `sequence`
+    missing,       // `count` block(s) skipped as never written or unreadable, the last at `sequence`
+    too_old,       // a block older than max_age dropped with its `count` frames
+  };
+  Kind kind;
+  uint64_t sequence = 0;
+  uint64_t count = 0;
+  uint64_t epoch = 0;
+};
+std::string_view reader_event_name(ReaderEvent::Kind kind);
 
 class FrameSink {
  public:
@@ -176,6 +195,8 @@ class BlockReader {
   // When poll() has something to read; nothing while every read it could issue is in flight.
   std::optional<TimePoint> next_poll() const;
   const ReaderStats& stats() const { return stats_; }
+  // Events since the last call, oldest first.
+  std::vector<ReaderEvent> take_events() { return std::exchange(events_, {}); }
   // The read-ahead window now, and the most it may grow to.
   unsigned window() const { return streaming_ ? window_ : 1; }
   unsigned max_window() const { return static_cast<unsigned>(slots_.size()); }
@@ -270,6 +291,8 @@ class BlockReader {
   std::optional<TimePoint> next_waiting_since_;  // the next block is not there, the record says it was written
   TimePoint last_good_read_at_{};  // when the last read that worked was submitted
   ReaderStats stats_;
+  std::vector<ReaderEvent> events_;
+  void push_event(ReaderEvent::Kind kind, uint64_t sequence, uint64_t count);
 };
 
 }  // namespace blockxport

@@ -12,9 +12,10 @@ constexpr auto kRepeatInterval = std::chrono::seconds(60);
 
 void AuthEventLog::check(const blockxport::Link& link, const std::string& ifname, blockxport::TimePoint now) {
   Seen seen{link.stats().state_auth_failed, 0, 0};
-  if (const auto* reader = link.reader()) {
-    seen.blocks = reader->stats().auth_failed_blocks;
-    seen.blocks_no_key = reader->stats().auth_no_key_blocks;
+  for (const auto& peer : link.peers()) {
+    if (!peer.reader) continue;
+    seen.blocks += peer.reader->stats().auth_failed_blocks;
+    seen.blocks_no_key += peer.reader->stats().auth_no_key_blocks;
   }
   bool first = (logged_.records == 0 && seen.records > 0) || (logged_.blocks == 0 && seen.blocks > 0) ||
                (logged_.blocks_no_key == 0 && seen.blocks_no_key > 0);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <fstream>
@@ -84,6 +85,10 @@ const std::map<std::string, Setter>& setters() {
       {"log_level", [](const json& v, Config& c) { c.log_level = get_string(v); }},
       {"offload", [](const json& v, Config& c) { c.offload = get_bool(v); }},
       {"sync", [](const json& v, Config& c) { c.sync = get_string(v); }},
+      {"volume", [](const json& v, Config& c) { c.volume = get_string(v); }},
+      {"slot", [](const json& v, Config& c) { c.slot = get_unsigned<uint32_t>(v, 0, 63); }},
+      {"node_name", [](const json& v, Config& c) { c.node_name = get_string(v); }},
+      {"lap_after_ms", [](const json& v, Config& c) { c.lap_after_ms = get_unsigned<unsigned>(v, 10, 60000); }},
       {"send_slot", [](const json& v, Config& c) { c.send_slot = get_unsigned<uint32_t>(v, 0, 63); }},
       {"peer_slot", [](const json& v, Config& c) { c.peer_slot = get_unsigned<uint32_t>(v, 0, 63); }},
       {"queue_depth", [](const json& v, Config& c) { c.queue_depth = get_unsigned<unsigned>(v, 1, 32); }},
@@ -129,6 +134,13 @@ std::string Config::effective_control_socket() const {
   return control_socket.empty() ? "/run/vnic/" + ifname + ".sock" : control_socket;
 }
 
+std::string Config::effective_node_name() const {
+  if (!node_name.empty()) return node_name;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) return {};
+  return host;
+}
+
 void load_config_text(std::string_view text, const std::string& origin, Config& config) {
   json doc;
   try {
@@ -161,8 +173,25 @@ void validate(const Config& c) {
   if (c.ifname.empty() || c.ifname.size() >= IFNAMSIZ || c.ifname.find_first_of("/ \t\n:") != std::string::npos)
     fail(fmt::format("ifname '{}': not a valid interface name (1 to {} characters, no '/', ':' or spaces)", c.ifname,
                      IFNAMSIZ - 1));
-  if (c.send_path.empty()) fail("send: no send volume given (--send PATH or \"send\" in the config)");
-  if (c.recv_path.empty()) fail("recv: no receive volume given (--recv PATH or \"recv\" in the config)");
+  if (c.shared()) {
+    if (!c.send_path.empty() || !c.recv_path.empty())
+      fail("volume: a shared LUN (--volume) and a mirrored pair (--send, --recv) exclude each other");
+    if (!c.slot) fail("slot: a shared volume needs this node's slot (--slot N or \"slot\" in the config)");
+    if (*c.slot > 63) fail(fmt::format("slot {}: expected 0 to 63 (--slot)", *c.slot));
+    if (c.format_if_empty)
+      fail("format_if_empty: not for a shared volume; format it once with vnicctl format PATH --slots N");
+    std::string name = c.effective_node_name();
+    if (name.empty() || name.size() >= 64 || name.find('\0') != std::string::npos)
+      fail(fmt::format("node_name '{}': expected 1 to 63 bytes", name));
+  } else {
+    if (c.slot) fail("slot: only with a shared volume (--volume); a mirrored pair uses send_slot and peer_slot");
+    if (c.send_path.empty())
+      fail("send: no send volume given (--send PATH and --recv PATH for a mirrored pair, or --volume PATH --slot N "
+           "for a shared LUN)");
+    if (c.recv_path.empty()) fail("recv: no receive volume given (--recv PATH or \"recv\" in the config)");
+  }
+  if (c.lap_after_ms < 10 || c.lap_after_ms > 60000)
+    fail(fmt::format("lap_after_ms {}: expected 10 to 60000", c.lap_after_ms));
   for (const auto& a : c.addresses)
     if (!valid_cidr(a)) fail(fmt::format("address '{}': not a CIDR such as 10.77.0.1/24 or fd00::1/64", a));
   if (c.io_engine != "auto" && c.io_engine != "io_uring" && c.io_engine != "libaio" && c.io_engine != "sync")
@@ -196,6 +225,9 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.set_version_flag("--version", "vnicd 0.1.0");
   std::optional<std::string> config_file, ifname, send, recv, mac, engine, socket, log_level, offload, sync;
   std::optional<std::string> user, group, socket_group, realtime, lock_memory, keep_interface;
+  std::optional<std::string> volume, node_name;
+  std::optional<uint32_t> slot;
+  std::optional<unsigned> lap_after;
   std::optional<unsigned> priority;
   std::vector<std::string> addresses;
   std::optional<unsigned> mtu, tx_queue_len, heartbeat, dead_after, max_age, torn_timeout, queue_depth;
@@ -207,6 +239,11 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.add_option("--ifname", ifname, "interface name (default vnic0)");
   app.add_option("--send", send, "send volume: file or block device this node writes");
   app.add_option("--recv", recv, "receive volume: the storage mirror of the peer's send volume");
+  app.add_option("--volume", volume, "shared LUN: the one volume every node reads (instead of --send/--recv)");
+  app.add_option("--slot", slot, "shared LUN: this node's slot (0-63), the only one it writes");
+  app.add_option("--node-name", node_name, "shared LUN: this node's name in its slot (default: the host name)");
+  app.add_option("--lap-after-ms", lap_after,
+                 "shared LUN: lap a live node that has not read for this long while the ring is full (default 500)");
   app.add_option("--address", addresses, "address in CIDR form; repeat for more");
   app.add_option("--mtu", mtu, "interface MTU");
   app.add_option("--txqueuelen", tx_queue_len, "frames the kernel queues on the TAP (default: the kernel's, 1000)");
@@ -229,8 +266,8 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   app.add_option("--lock-memory", lock_memory, "on or off: lock vnicd's memory against paging (default on)");
   app.add_option("--keep-interface", keep_interface,
                  "on or off: a clean stop leaves the interface in place, without carrier (default on)");
-  app.add_option("--send-slot", send_slot, "this node's slot on the send volume (shared LUN)");
-  app.add_option("--peer-slot", peer_slot, "the peer's slot on the receive volume (shared LUN)");
+  app.add_option("--send-slot", send_slot, "this node's slot on the send volume (a pair sharing one volume)");
+  app.add_option("--peer-slot", peer_slot, "the peer's slot on the receive volume (a pair sharing one volume)");
   app.add_option("--queue-depth", queue_depth, "block writes in flight");
   app.add_option("--heartbeat-interval-ms", heartbeat, "heartbeat period (default 100)");
   app.add_option("--dead-after-ms", dead_after,
@@ -255,6 +292,10 @@ std::optional<Config> parse_command_line(int argc, char** argv) {
   if (ifname) c.ifname = *ifname;
   if (send) c.send_path = *send;
   if (recv) c.recv_path = *recv;
+  if (volume) c.volume = *volume;
+  if (slot) c.slot = slot;
+  if (node_name) c.node_name = *node_name;
+  if (lap_after) c.lap_after_ms = *lap_after;
   if (!addresses.empty()) c.addresses = addresses;
   if (mtu) c.mtu = mtu;
   if (tx_queue_len) c.tx_queue_len = tx_queue_len;

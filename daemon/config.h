@@ -17,8 +17,16 @@ struct ConfigError : std::runtime_error {
 
 struct Config {
   std::string ifname = "vnic0";
+  // A mirrored pair: the volume this node writes and the mirror of the peer's it reads.
   std::string send_path;
   std::string recv_path;
+  // Or a shared LUN: one volume every node reads, this node writing `slot` (docs/CONFIG.md).
+  std::string volume;
+  std::optional<uint32_t> slot;
+  std::string node_name;  // in our slot's record, for the slot claim and for people; default: the host name
+  // A shared LUN: a live node whose reader does not consume for this long while our ring is full
+  // for it is lapped (it counts its loss) rather than holding every other node's traffic.
+  unsigned lap_after_ms = 500;
   std::vector<std::string> addresses;  // CIDR, IPv4 or IPv6
   std::optional<unsigned> mtu;
   // Frames the kernel queues on the TAP for vnicd (`ip link set IFNAME txqueuelen N`); unset keeps
@@ -69,6 +77,8 @@ struct Config {
   std::optional<std::string> config_path;  // where it was loaded from, for SIGHUP
 
   std::string effective_control_socket() const;
+  bool shared() const { return !volume.empty(); }
+  std::string effective_node_name() const;
 };
 
 // Parses argv (vnicd's flags); a --config file is read first and the flags laid over it.

@@ -35,6 +35,7 @@ using std::chrono::milliseconds;
 constexpr size_t kTapBatch = 64;
 
 void same_file_check(const Config& c) {
+  if (c.shared()) return;
   struct stat a {
   }, b{};
   if (::stat(c.send_path.c_str(), &a) == 0 && ::stat(c.recv_path.c_str(), &b) == 0 && a.st_dev == b.st_dev &&
@@ -61,10 +62,18 @@ void format_if_empty(const Config& c) {
 
 blockxport::LinkOptions link_options(const Config& c) {
   blockxport::LinkOptions o;
-  o.send_path = c.send_path;
-  o.recv_path = c.recv_path;
-  o.send_slot = c.send_slot;
-  o.peer_slot = c.peer_slot;
+  if (c.shared()) {
+    o.shared = true;
+    o.send_path = c.volume;
+    o.send_slot = *c.slot;
+    o.owner = {c.effective_node_name(), c.ifname};
+    o.lap_after = milliseconds(c.lap_after_ms);
+  } else {
+    o.send_path = c.send_path;
+    o.recv_path = c.recv_path;
+    o.send_slot = c.send_slot;
+    o.peer_slot = c.peer_slot;
+  }
   o.engine = blockxport::parse_engine_kind(c.io_engine);
   o.open_dsync = c.sync == "odsync";
   o.write_dsync = c.sync == "rwf-dsync";
@@ -102,6 +111,7 @@ void epoll_add(int epoll_fd, int fd, uint32_t events) {
 }  // namespace
 
 Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch), started_at_(Clock::now()) {
+  counters_.carrier_since = started_at_;
   apply_log_level();
   std::shared_ptr<const blockxport::Keyring> keys = load_keys(config_);
   same_file_check(config_);
@@ -125,9 +135,17 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   options.keys = keys;
   link_ = blockxport::Link::open(options);
   spdlog::info("{}: authentication {}", config_.ifname, describe_keys(link_->keys()));
-  spdlog::info("{}: send {} ({}), recv {}, engine {}, epoch {:016x}, first sequence {}", config_.ifname,
-               config_.send_path, link_->send_volume().backing_description(), config_.recv_path, link_->engine_name(),
-               link_->epoch(), link_->stats().start_sequence);
+  if (config_.shared())
+    spdlog::info("{}: shared volume {} ({}), slot {} of {} as node \"{}\" (the slot was {}), engine {}, epoch {:016x}, "
+                 "first sequence {}",
+                 config_.ifname, config_.volume, link_->send_volume().backing_description(), *config_.slot,
+                 link_->send_superblock().slot_count, config_.effective_node_name(),
+                 blockxport::slot_previous_name(link_->slot_previous()), link_->engine_name(), link_->epoch(),
+                 link_->stats().start_sequence);
+  else
+    spdlog::info("{}: send {} ({}), recv {}, engine {}, epoch {:016x}, first sequence {}", config_.ifname,
+                 config_.send_path, link_->send_volume().backing_description(), config_.recv_path,
+                 link_->engine_name(), link_->epoch(), link_->stats().start_sequence);
   control_ = std::make_unique<vnic::LinkControl>(config_.ifname);
   // On a re-attached interface everything below is already in place, and stays untouched.
   if (config_.mtu && control_->mtu() != *config_.mtu) control_->set_mtu(*config_.mtu);
@@ -221,44 +239,72 @@ void Daemon::pump_tap_to_link(TimePoint now) {
   }
 }
 
-void Daemon::follow_peer() {
-  auto state = link_->peer().state();
-  if (last_peer_state_ != state) {
-    spdlog::info("{}: peer {}{}", config_.ifname, blockxport::peer_state_name(state),
-                 state == blockxport::PeerState::no_volume
-                     ? fmt::format(" (waiting for {} to be formatted)", config_.recv_path)
-                     : "");
-    last_peer_state_ = state;
+void Daemon::handle_transport_events() {
+  auth_log_.check(*link_, config_.ifname, Clock::now());
+  for (const auto& e : link_->take_events()) {
+    switch (e.kind) {
+      case blockxport::TransportEvent::Kind::peer_state:
+        log_peer_state(e);
+        break;
+      case blockxport::TransportEvent::Kind::reader:
+        log_reader_event(e);
+        break;
+      case blockxport::TransportEvent::Kind::slot_lost:
+        spdlog::critical("{}: slot {} is written by another node ({}): stopping without writing again",
+                         config_.ifname, e.slot, e.owner);
+        slot_lost_ = true;
+        running_ = false;
+        break;
+    }
   }
-  bool want = state == blockxport::PeerState::alive && link_->reader() && link_->reader()->attached();
+  bool want = link_->any_peer_alive();
   if (want != carrier_) {
     tap_->set_carrier(want);
     carrier_ = want;
     ++counters_.carrier_changes;
+    counters_.carrier_since = Clock::now();
     spdlog::info("{}: carrier {}", config_.ifname, want ? "on" : "off");
   }
 }
 
+std::string Daemon::peer_name(uint32_t slot, const std::string& owner) const {
+  if (!config_.shared()) return "peer";
+  return owner.empty() ? fmt::format("peer slot {}", slot) : fmt::format("peer slot {} (\"{}\")", slot, owner);
+}
+
+void Daemon::log_peer_state(const blockxport::TransportEvent& e) {
+  bool waiting = e.state == blockxport::PeerState::no_volume;
+  spdlog::info("{}: {} {}{}", config_.ifname, peer_name(e.slot, e.owner), blockxport::peer_state_name(e.state),
+               waiting ? fmt::format(" (waiting for {} to be formatted)", config_.recv_path) : "");
+}
+
 // One line per event an admin would want to see: resyncs, writer restarts, damaged or late blocks.
-void Daemon::log_reader_events() {
-  auth_log_.check(*link_, config_.ifname, Clock::now());
-  const auto* reader = link_->reader();
-  if (!reader) return;
-  const auto& now = reader->stats();
-  auto& was = logged_;
-  if (now.epoch_changes != was.epoch_changes)
-    spdlog::info("{}: the peer's writer restarted: following epoch {:016x} from sequence {} ({} sequences it skipped)",
-                 config_.ifname, reader->epoch(), reader->next_sequence(), now.restart_skipped_blocks);
-  if (now.lapped_resyncs != was.lapped_resyncs)
-    spdlog::warn("{}: lapped by the peer's writer: resynced to sequence {}, {} blocks lost in all", config_.ifname,
-                 reader->next_sequence(), now.blocks_lost_lapped);
-  if (now.corrupt_blocks + now.malformed_blocks != was.damaged)
-    spdlog::warn("{}: skipped damaged blocks: {} corrupt, {} malformed in all", config_.ifname, now.corrupt_blocks,
-                 now.malformed_blocks);
-  if (now.too_old_blocks != was.too_old_blocks)
-    spdlog::warn("{}: dropped blocks older than {} ms: {} frames in all", config_.ifname, config_.max_frame_age_ms,
-                 now.too_old_frames);
-  was = {now.epoch_changes, now.lapped_resyncs, now.corrupt_blocks + now.malformed_blocks, now.too_old_blocks};
+void Daemon::log_reader_event(const blockxport::TransportEvent& e) {
+  using Kind = blockxport::ReaderEvent::Kind;
+  const auto& r = e.reader;
+  std::string who = config_.shared() ? fmt::format("the writer of slot {}", e.slot) : "the peer's writer";
+  switch (r.kind) {
+    case Kind::epoch_change:
+      spdlog::info("{}: {} restarted: following epoch {:016x} from sequence {} ({} sequences it skipped)",
+                   config_.ifname, who, r.epoch, r.sequence, r.count);
+      break;
+    case Kind::lapped:
+      spdlog::warn("{}: lapped by {}: resynced to sequence {}, {} blocks lost", config_.ifname, who, r.sequence,
+                   r.count);
+      break;
+    case Kind::damaged:
+      spdlog::warn("{}: skipped {} damaged block(s) of {}, up to sequence {}", config_.ifname, r.count, who,
+                   r.sequence);
+      break;
+    case Kind::missing:
+      spdlog::warn("{}: skipped {} block(s) of {} that never became readable, up to sequence {}", config_.ifname,
+                   r.count, who, r.sequence);
+      break;
+    case Kind::too_old:
+      spdlog::warn("{}: dropped a block of {} older than {} ms: {} frames", config_.ifname, who,
+                   config_.max_frame_age_ms, r.count);
+      break;
+  }
 }
 
 void Daemon::handle_link_events() {
@@ -376,7 +422,7 @@ void Daemon::shutdown() {
     pump_tap_to_link(Clock::now());
     link_->run_once(*this, milliseconds(1));
   }
-  link_->stop();
+  link_->stop();  // after a lost slot it writes no clean stop: the record is the other node's now
   tap_->set_carrier(false);
   spdlog::info("{}: stopped cleanly; the peer sees carrier off; {}", config_.ifname,
                config_.keep_interface ? "the interface stays, without carrier (keep_interface)"
@@ -396,8 +442,7 @@ int Daemon::run() {
       spdlog::error("{}", e.what());
       break;
     }
-    follow_peer();
-    log_reader_events();
+    handle_transport_events();
     if (watchdog_usec_ && now >= next_watchdog_) {
       sd_notify(0, "WATCHDOG=1");
       next_watchdog_ = now + microseconds(watchdog_usec_ / 2);
@@ -429,7 +474,7 @@ int Daemon::run() {
     }
   }
   shutdown();
-  return 0;
+  return slot_lost_ ? 1 : 0;
 }
 
 nlohmann::json Daemon::status() const {

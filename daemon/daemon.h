@@ -28,6 +28,7 @@ struct DaemonCounters {
   uint64_t tx_backpressure_waits = 0;  // TAP reads paused: every block buffer busy
   uint64_t carrier_changes = 0;
   uint64_t reloads = 0;
+  blockxport::TimePoint carrier_since{};  // the last carrier change (or the start)
 };
 
 class Daemon : private blockxport::FrameSink {
@@ -45,8 +46,10 @@ class Daemon : private blockxport::FrameSink {
  private:
   void deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader& block) override;
   void pump_tap_to_link(blockxport::TimePoint now);
-  void follow_peer();
-  void log_reader_events();
+  void handle_transport_events();
+  void log_peer_state(const blockxport::TransportEvent& event);
+  void log_reader_event(const blockxport::TransportEvent& event);
+  std::string peer_name(uint32_t slot, const std::string& owner) const;
   void handle_link_events();
   void resolve_neighbours_afresh();
   void handle_signal();
@@ -70,11 +73,8 @@ class Daemon : private blockxport::FrameSink {
   bool tap_readable_ = false;
   bool carrier_ = false;
   bool admin_up_ = false;
-  std::optional<blockxport::PeerState> last_peer_state_;
   DaemonCounters counters_;
-  struct LoggedReaderEvents {
-    uint64_t epoch_changes = 0, lapped_resyncs = 0, damaged = 0, too_old_blocks = 0;
-  } logged_;  // what log_reader_events() has already reported
+  bool slot_lost_ = false;
   AuthEventLog auth_log_;
   RealtimeState realtime_;
   uint64_t watchdog_usec_ = 0;

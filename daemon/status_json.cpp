@@ -1,5 +1,7 @@
 #include "daemon/status_json.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "daemon/daemon.h"
@@ -36,6 +38,81 @@ nlohmann::json auth_json(const blockxport::Keyring* keys) {
   return out;
 }
 
+
+// Every reader's counters added up (nullopt: no reader yet).
+std::optional<blockxport::ReaderStats> summed_reader_stats(const blockxport::Link& link) {
+  std::optional<blockxport::ReaderStats> total;
+  for (const auto& p : link.peers()) {
+    if (!p.reader) continue;
+    const auto& s = p.reader->stats();
+    if (!total) {
+      total = s;
+      continue;
+    }
+    auto& t = *total;
+    t.frames_delivered += s.frames_delivered;
+    t.bytes_delivered += s.bytes_delivered;
+    t.blocks_delivered += s.blocks_delivered;
+    t.reads += s.reads;
+    t.volume_bytes_read += s.volume_bytes_read;
+    t.empty_polls += s.empty_polls;
+    t.readahead_misses += s.readahead_misses;
+    t.torn_rereads += s.torn_rereads;
+    t.corrupt_blocks += s.corrupt_blocks;
+    t.malformed_blocks += s.malformed_blocks;
+    t.missing_blocks += s.missing_blocks;
+    t.unreadable_blocks += s.unreadable_blocks;
+    t.lapped_resyncs += s.lapped_resyncs;
+    t.blocks_lost_lapped += s.blocks_lost_lapped;
+    t.epoch_changes += s.epoch_changes;
+    t.restart_skipped_blocks += s.restart_skipped_blocks;
+    t.stale_epoch_blocks += s.stale_epoch_blocks;
+    t.skipped_on_attach += s.skipped_on_attach;
+    t.too_old_blocks += s.too_old_blocks;
+    t.too_old_frames += s.too_old_frames;
+    t.dropped_partial_frames += s.dropped_partial_frames;
+    t.read_errors += s.read_errors;
+    t.auth_failed_blocks += s.auth_failed_blocks;
+    t.auth_no_key_blocks += s.auth_no_key_blocks;
+    t.delivery_age.merge(s.delivery_age);
+  }
+  return total;
+}
+
+// One entry per peer slot that has shown a writer (a shared LUN's free slots are left out).
+nlohmann::json peers_json(const blockxport::Link& link, blockxport::TimePoint now) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : link.peers()) {
+    if (link.shared() && !p.ever_seen) continue;
+    nlohmann::json e = {{"slot", p.slot},
+                        {"state", std::string(blockxport::peer_state_name(p.monitor.state()))},
+                        {"since_ms", ms_since(p.monitor.since(), now)},
+                        {"acked", p.acked},
+                        {"lapped_out", p.lapped_out}};
+    if (const auto& rec = p.monitor.last_record()) {
+      e["owner"] = rec->owner;
+      e["ifname"] = rec->ifname;
+      e["epoch"] = fmt::format("{:016x}", rec->epoch);
+      e["heartbeat"] = rec->heartbeat;
+      e["head"] = rec->head_sequence;
+    }
+    if (p.reader) {
+      const auto& rs = p.reader->stats();
+      e["rx"] = {{"frames", rs.frames_delivered},
+                 {"bytes", rs.bytes_delivered},
+                 {"next_sequence", p.reader->next_sequence()},
+                 {"lost_blocks", rs.blocks_lost_lapped + rs.missing_blocks},
+                 {"corrupt_blocks", rs.corrupt_blocks + rs.malformed_blocks},
+                 {"lapped_resyncs", rs.lapped_resyncs},
+                 {"blocks_lost_lapped", rs.blocks_lost_lapped},
+                 {"too_old_frames", rs.too_old_frames},
+                 {"partial_frames", rs.dropped_partial_frames}};
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json build_status(const StatusInputs& in) {
@@ -51,7 +128,11 @@ nlohmann::json build_status(const StatusInputs& in) {
                   {"slot_freed", w.flushes[2]},
                   {"deadline", w.flushes[3]},
                   {"forced", w.flushes[4]}};
-  uint64_t acked = peer.last_record() ? peer.last_record()->acks[in.config.send_slot] : 0;
+  // The least acknowledgement among the readers that hold our ring (the one peer of a pair).
+  uint64_t acked = 0;
+  for (const auto& p : link.peers())
+    if (p.acked != 0 && !p.lapped_out && (p.monitor.alive() || p.monitor.state() == blockxport::PeerState::unknown))
+      acked = acked == 0 ? p.acked : std::min(acked, p.acked);
   uint64_t written_head = link.writer().durable_head();
   json writer = {
       {"epoch", fmt::format("{:016x}", link.epoch())},
@@ -84,12 +165,14 @@ nlohmann::json build_status(const StatusInputs& in) {
     drops["tx_tap_queue_full"] = in.kernel_link->tx_dropped;
     drops["rx_kernel_dropped"] = in.kernel_link->rx_dropped;
   }
-  if (const auto* r = link.reader()) {
-    const auto& rs = r->stats();
+  // A shared LUN has a reader per peer slot: the totals here, each peer's own under "peers".
+  if (auto total = summed_reader_stats(link)) {
+    const auto& rs = *total;
+    const auto* r = link.shared() ? nullptr : link.reader();
     reader = {
-        {"attached", r->attached()},
-        {"epoch", fmt::format("{:016x}", r->epoch())},
-        {"next_sequence", r->next_sequence()},
+        {"attached", r ? r->attached() : link.any_peer_alive()},
+        {"epoch", r ? json(fmt::format("{:016x}", r->epoch())) : json(nullptr)},
+        {"next_sequence", r ? json(r->next_sequence()) : json(nullptr)},
         {"frames", rs.frames_delivered},
         {"bytes", rs.bytes_delivered},
         {"blocks", rs.blocks_delivered},
@@ -127,6 +210,13 @@ nlohmann::json build_status(const StatusInputs& in) {
     peer_json["heartbeat"] = rec->heartbeat;
     peer_json["head"] = rec->head_sequence;
   }
+  if (link.shared()) {
+    // The segment: "alive" while any peer is (what the carrier follows).
+    peer_json = {{"state", link.any_peer_alive() ? "alive" : "dead"},
+                 {"since_ms", ms_since(in.counters.carrier_since, now)},
+                 {"alive_peers", std::count_if(link.peers().begin(), link.peers().end(),
+                                               [](const auto& p) { return p.monitor.alive(); })}};
+  }
   const auto& tap = in.tap.stats();
   return {
       {"interface",
@@ -162,7 +252,11 @@ nlohmann::json build_status(const StatusInputs& in) {
         {"poll_max_interval_us", in.config.poll_max_interval_us},
         {"torn_timeout_ms", in.config.torn_timeout_ms},
         {"queue_depth", in.config.queue_depth}}},
+      {"mode", link.shared() ? "shared" : "pair"},
+      {"slot", link.own_slot()},
+      {"node_name", link.shared() ? json(in.config.effective_node_name()) : json(nullptr)},
       {"peer", peer_json},
+      {"peers", peers_json(link, now)},
       {"auth", auth_json(link.keys())},
       {"tx", writer},
       {"rx", reader},

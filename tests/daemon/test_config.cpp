@@ -156,3 +156,39 @@ TEST_CASE("bad real-time values are refused naming the option", "[config][realti
   refused_flags({"--lock-memory", "1"}, "--lock-memory '1': expected on or off");
   refused_flags({"--keep-interface", "true"}, "--keep-interface 'true': expected on or off");
 }
+
+TEST_CASE("a shared LUN: volume, slot, node_name and lap_after_ms, and what excludes what", "[config]") {
+  TempJson file(R"({"volume": "/dev/shared", "slot": 3, "node_name": "node-c", "lap_after_ms": 250})");
+  auto c = parse({"--config", file.path});
+  REQUIRE(c);
+  CHECK(c->shared());
+  CHECK(c->volume == "/dev/shared");
+  CHECK(c->slot == 3u);
+  CHECK(c->effective_node_name() == "node-c");
+  CHECK(c->lap_after_ms == 250);
+  c = parse({"--config", file.path, "--slot", "5", "--node-name", "other"});
+  REQUIRE(c);
+  CHECK(c->slot == 5u);
+  CHECK(c->effective_node_name() == "other");
+  // Without a name the host's is used.
+  c = parse({"--volume", "/dev/shared", "--slot", "0"});
+  REQUIRE(c);
+  char host[256] = {};
+  REQUIRE(::gethostname(host, sizeof(host) - 1) == 0);
+  CHECK(c->effective_node_name() == host);
+  CHECK(c->lap_after_ms == 500);
+
+  CHECK_THROWS_WITH(parse({"--volume", "/dev/shared"}), Catch::Contains("slot: a shared volume needs this node's slot"));
+  CHECK_THROWS_WITH(parse({"--volume", "/dev/shared", "--slot", "0", "--send", "/a", "--recv", "/b"}),
+                    Catch::Contains("exclude each other"));
+  CHECK_THROWS_WITH(parse({"--send", "/a", "--recv", "/b", "--slot", "1"}), Catch::Contains("slot: only with a shared volume"));
+  CHECK_THROWS_WITH(parse({"--volume", "/dev/shared", "--slot", "64"}), Catch::Contains("--slot"));
+  CHECK_THROWS_WITH(parse({"--volume", "/dev/shared", "--slot", "1", "--node-name", std::string(64, 'n')}),
+                    Catch::Contains("node_name"));
+  CHECK_THROWS_WITH(parse({"--volume", "/dev/shared", "--slot", "1", "--lap-after-ms", "5"}),
+                    Catch::Contains("lap_after_ms 5: expected 10 to 60000"));
+  CHECK_THROWS_WITH(parse({"--volume", "/dev/shared", "--slot", "1", "--format-if-empty"}),
+                    Catch::Contains("format_if_empty: not for a shared volume"));
+  TempJson bad_slot(R"({"volume": "/dev/shared", "slot": 64})");
+  CHECK_THROWS_WITH(parse({"--config", bad_slot.path}), Catch::Contains(bad_slot.path) && Catch::Contains("'slot'"));
+}

@@ -1,6 +1,6 @@
 // libFuzzer target: arbitrary bytes as a state record, the structure a node reads from its peer
-// every few milliseconds. Decoded raw, then with the CRC recomputed for each layout (plain and
-// authenticated) so the checks behind the CRC are reached; whatever decodes must survive an
+// every few milliseconds. Decoded raw, then with the CRC recomputed for each layout (versions 1
+// and 2, plain and authenticated) so the checks behind the CRC are reached; whatever decodes must survive an
 // encode/decode round trip unchanged.
 #include <algorithm>
 #include <array>
@@ -19,8 +19,10 @@ bool same_record(const StateRecord& a, const StateRecord& b) {
   bool auth_same = a.auth.has_value() == b.auth.has_value();
   if (auth_same && a.auth)
     auth_same = a.auth->key_id == b.auth->key_id && a.auth->peer_epoch == b.auth->peer_epoch &&
-                a.auth->peer_heartbeat == b.auth->peer_heartbeat && a.auth->tag == b.auth->tag;
-  return auth_same && a.slot == b.slot && a.uuid == b.uuid && a.epoch == b.epoch && a.status == b.status &&
+                a.auth->peer_heartbeat == b.auth->peer_heartbeat && a.auth->echoes == b.auth->echoes &&
+                a.auth->tag == b.auth->tag;
+  return auth_same && a.version == b.version && a.owner == b.owner && a.ifname == b.ifname &&
+         a.started_unix_ns == b.started_unix_ns && a.slot == b.slot && a.uuid == b.uuid && a.epoch == b.epoch && a.status == b.status &&
          a.heartbeat == b.heartbeat && a.head_sequence == b.head_sequence &&
          a.writer_monotonic_ns == b.writer_monotonic_ns && a.epoch_first_sequence == b.epoch_first_sequence &&
          a.acks == b.acks;
@@ -47,7 +49,7 @@ void check(std::span<const std::byte> bytes) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto bytes = std::span(reinterpret_cast<const std::byte*>(data), size);
   check(bytes);
-  for (size_t layout : {kStateRecordBytes, kAuthStateRecordBytes}) {
+  for (size_t layout : {kStateRecordBytes, kAuthStateRecordBytes, kStateRecordV2Bytes, kAuthStateRecordV2Bytes}) {
     std::array<std::byte, kStateRecordMaxBytes> fixed{};
     std::copy_n(bytes.begin(), std::min(size, layout), fixed.begin());
     vnic_fuzz::reseal_crc_last(std::span<std::byte>(fixed).first(layout));

@@ -133,6 +133,15 @@ void write_states(const std::filesystem::path& dir) {
   r.auth->peer_heartbeat = 17;
   r.auth->tag.fill(std::byte{0xa5});
   emit(r);
+  // Version 2, a shared LUN's slot: the owner, and one echo per slot.
+  r.version = kStateRecordVersion2;
+  r.owner = "node-b";
+  r.ifname = "vnic0";
+  r.started_unix_ns = 1700000000000000000;
+  r.auth->echoes[3] = {0x0123, 5};
+  emit(r);
+  r.auth.reset();
+  emit(r);
 }
 
 }  // namespace

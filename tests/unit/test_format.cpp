@@ -3,7 +3,9 @@
 #include <array>
 #include <vector>
 
+#include "blockxport/crc32c.h"
 #include "blockxport/format.h"
+#include "blockxport/format_offsets.h"
 #include "blockxport/le.h"
 
 using namespace blockxport;
@@ -165,4 +167,106 @@ TEST_CASE("state record round trip and bit flips", "[format]") {
   }
   std::vector<std::byte> zeros(4096);
   CHECK(decode_state_record(zeros).error == DecodeError::all_zero);
+}
+
+namespace {
+
+StateRecord shared_slot_record() {
+  StateRecord r;
+  r.version = kStateRecordVersion2;
+  r.slot = 5;
+  r.uuid = sample_superblock().uuid;
+  r.epoch = 0x0102030405060708ull;
+  r.status = WriterStatus::running;
+  r.heartbeat = 42;
+  r.head_sequence = 1000;
+  r.epoch_first_sequence = 900;
+  r.acks[0] = 11;
+  r.acks[6] = 12;
+  r.owner = "node-c";
+  r.ifname = "vnic0";
+  r.started_unix_ns = 1'780'000'000'000'000'000ull;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("state record version 2 carries the owner, at the documented offsets, and every bit counts",
+          "[format]") {
+  namespace st = offsets::st;
+  namespace st2 = offsets::st2;
+  StateRecord r = shared_slot_record();
+  std::vector<std::byte> bytes(kStateRecordStride);
+  REQUIRE(encode_state_record(r, bytes) == kStateRecordV2Bytes);
+  CHECK(le::u32(bytes.data() + st::version) == 2);
+  CHECK(le::u64(bytes.data() + st::acks + 6 * 8) == 12);
+  CHECK(std::string(reinterpret_cast<const char*>(bytes.data() + st2::owner)) == "node-c");
+  CHECK(std::string(reinterpret_cast<const char*>(bytes.data() + st2::ifname)) == "vnic0");
+  CHECK(le::u64(bytes.data() + st2::started) == r.started_unix_ns);
+
+  auto d = decode_state_record(bytes);
+  REQUIRE(d.error == DecodeError::none);
+  CHECK(d.record.version == 2);
+  CHECK(d.record.owner == "node-c");
+  CHECK(d.record.ifname == "vnic0");
+  CHECK(d.record.started_unix_ns == r.started_unix_ns);
+  CHECK(d.record.acks == r.acks);
+  CHECK(d.record.head_sequence == 1000);
+
+  for (size_t bit = 0; bit < kStateRecordV2Bytes * 8; ++bit) {
+    auto flipped = bytes;
+    flipped[bit / 8] ^= std::byte(1u << (bit % 8));
+    INFO("bit " << bit);
+    REQUIRE(decode_state_record(flipped).error != DecodeError::none);
+  }
+}
+
+TEST_CASE("state record version 2 refuses an owner that is not NUL-padded text", "[format]") {
+  namespace st2 = offsets::st2;
+  StateRecord r = shared_slot_record();
+  r.owner = std::string(kOwnerNameBytes - 1, 'x');  // the longest that fits
+  std::vector<std::byte> bytes(kStateRecordStride);
+  encode_state_record(r, bytes);
+  REQUIRE(decode_state_record(bytes).record.owner == r.owner);
+  // A byte after the terminator, with a CRC that matches it: structurally wrong, not torn.
+  r.owner = "ab";
+  encode_state_record(r, bytes);
+  bytes[st2::owner + 3] = std::byte{'z'};
+  le::store<uint32_t>(bytes.data() + st2::crc, crc32c(std::span<const std::byte>(bytes.data(), st2::crc)));
+  auto d = decode_state_record(bytes);
+  CHECK(d.error == DecodeError::bad_field);
+  CHECK(d.message.find("owner") != std::string::npos);
+}
+
+TEST_CASE("an authenticated version 2 record echoes every slot it reads; version 1 its one peer", "[format]") {
+  namespace st2 = offsets::st2;
+  StateRecord r = shared_slot_record();
+  r.auth.emplace();
+  r.auth->key_id = 0xabcdef01;
+  r.auth->echoes[0] = {0x1111, 7};
+  r.auth->echoes[63] = {0x6363, 9};
+  r.auth->tag.fill(std::byte{0x5a});
+  std::vector<std::byte> bytes(kStateRecordStride);
+  REQUIRE(encode_state_record(r, bytes) == kAuthStateRecordV2Bytes);
+  CHECK(le::u32(bytes.data() + st2::key_id) == 0xabcdef01);
+  CHECK(le::u64(bytes.data() + st2::echoes + 63 * st2::echo_stride) == 0x6363);
+  CHECK(le::u64(bytes.data() + st2::echoes + 63 * st2::echo_stride + 8) == 9);
+  CHECK(state_record_mac_input(bytes).size() == st2::tag);
+  auto d = decode_state_record(bytes);
+  REQUIRE(d.error == DecodeError::none);
+  REQUIRE(d.record.auth);
+  CHECK(d.record.echo_of(0) == StateEcho{0x1111, 7});
+  CHECK(d.record.echo_of(63) == StateEcho{0x6363, 9});
+  CHECK(d.record.echo_of(1) == StateEcho{});
+
+  StateRecord v1 = r;
+  v1.version = kStateRecordVersion1;
+  v1.auth->peer_epoch = 0x77;
+  v1.auth->peer_heartbeat = 3;
+  REQUIRE(encode_state_record(v1, bytes) == kAuthStateRecordBytes);
+  auto d1 = decode_state_record(bytes);
+  REQUIRE(d1.error == DecodeError::none);
+  CHECK(d1.record.owner.empty());
+  CHECK(d1.record.echo_of(0) == StateEcho{0x77, 3});
+  CHECK(d1.record.echo_of(40) == StateEcho{0x77, 3});  // its one peer, whatever the slot
 }
