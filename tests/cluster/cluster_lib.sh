@@ -48,7 +48,7 @@ cluster_vnicd_up() { lab_up --dead-after-ms "$DEAD_AFTER_MS" "$@"; }
 # connected, and knet has settled (tools/vnic-lab: LAB_KNET_SETTLE_S).
 corosync_up() {
   lab_corosync_up
-  note "corosync quorate on both nodes, both knet links connected; ring id $(ring_id a)"
+  note "corosync quorate on every node, every knet link connected; ring id $(ring_id a)"
 }
 
 ring_id() { lab_quorum_field "$1" "Ring ID"; }
