@@ -19,6 +19,9 @@ namespace {
 
 enum StateTag : uint32_t { kStateWrite = 0, kStateRead = 1 };
 
+// Beyond ack_interval, how much later than its stamp a record may land (a slow write).
+constexpr Nanos kRecordStalenessMargin{10'000'000};
+
 uint64_t random_epoch() {
   uint64_t value = 0;
   while (value == 0) {
@@ -309,6 +312,11 @@ std::optional<TimePoint> Link::next_wakeup() const {
   return when;
 }
 
+bool Link::joined(TimePoint now) const {
+  const LinkPeer& p = peers_.front();
+  return p.reader && p.reader->attached() && now >= p.joined_at;
+}
+
 bool Link::any_peer_alive() const {
   return std::any_of(peers_.begin(), peers_.end(),
                      [](const LinkPeer& p) { return p.monitor.alive() && p.reader && p.reader->attached(); });
@@ -366,8 +374,15 @@ void Link::observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimeP
                                                   send_volume_.logical_block_size(), options_.reader, keys_.get());
     }
     WriterView view{record.epoch, record.epoch_first_sequence, record.head_sequence, record.writer_monotonic_ns, now};
-    if (!peer.reader->attached())
+    if (!peer.reader->attached()) {
+      // A writer publishes its head within ack_interval of moving it, so blocks it stamped later
+      // than that after this record were written after we looked; earlier ones may be old traffic
+      // a late joiner must not replay. (The cost: a joiner may skip the first few ms of new traffic.)
+      view.old_before_ns = record.writer_monotonic_ns + static_cast<uint64_t>(options_.ack_interval.count()) +
+                           static_cast<uint64_t>(kRecordStalenessMargin.count());
       peer.reader->attach(view, now);
+      peer.joined_at = now + options_.ack_interval + kRecordStalenessMargin;
+    }
     else
       peer.reader->note_writer(view);
     peer.ever_seen = true;
@@ -387,12 +402,18 @@ void Link::update_writer_flow(TimePoint now, bool fresh) {
       continue;
     }
     bool full_for_it = next > p.acked + send_sb_.ring_blocks;
-    if (options_.lap_after.count() > 0 && full_for_it && now - p.acked_moved_at >= options_.lap_after) {
+    if (!full_for_it) {
+      p.full_since.reset();
+      p.lapped_out = false;
+    } else if (!p.full_since) {
+      p.full_since = now;
+    }
+    // Stalled: our ring has been full for it, and its acknowledgement still, for lap_after.
+    if (options_.lap_after.count() > 0 && full_for_it &&
+        now - std::max(*p.full_since, p.acked_moved_at) >= options_.lap_after) {
       if (!p.lapped_out) ++stats_.peers_lapped;
       p.lapped_out = true;
-      continue;
     }
-    if (!full_for_it) p.lapped_out = false;
     if (p.lapped_out) continue;
     least = least ? std::min(*least, p.acked) : p.acked;
   }
@@ -403,6 +424,27 @@ void Link::update_writer_flow(TimePoint now, bool fresh) {
   } else {
     writer_->set_reader_progress(*least, true);  // may show room; too early to prove there is none
   }
+}
+
+std::optional<ReaderStats> Link::reader_totals() const {
+  std::optional<ReaderStats> total;
+  for (const auto& p : peers_) {
+    if (!p.reader) continue;
+    if (!total)
+      total = p.reader->stats();
+    else
+      total->add(p.reader->stats());
+  }
+  return total;
+}
+
+uint64_t Link::least_ack() const {
+  uint64_t least = 0;
+  for (const auto& p : peers_) {
+    bool alive = p.monitor.alive() || p.monitor.state() == PeerState::unknown;
+    if (alive && p.acked != 0 && !p.lapped_out) least = least == 0 ? p.acked : std::min(least, p.acked);
+  }
+  return least;
 }
 
 LinkStats Link::stats() const {

@@ -94,8 +94,10 @@ struct LinkPeer {
   std::unique_ptr<BlockReader> reader;
   uint64_t acked = 0;           // the highest sequence of ours it consumed (0: not reading us)
   TimePoint acked_moved_at{};   // when that last moved
+  std::optional<TimePoint> full_since;  // our ring is full for it since (by its last acknowledgement)
   bool lapped_out = false;      // stalled while our ring was full for it: not waited for
   bool ever_seen = false;       // its record has shown a writer since we started
+  TimePoint joined_at{};        // from then on, whatever its writer sends reaches us (see joined())
 };
 
 class Link {
@@ -139,10 +141,17 @@ class Link {
   const std::vector<LinkPeer>& peers() const { return peers_; }
   // Carrier: at least one peer alive, and being read.
   bool any_peer_alive() const;
+  // The pair's peer (a shared LUN's first slot) is being read, and what it sends from now on is
+  // delivered: its reader attached and what was stamped before we looked is behind us.
+  bool joined(TimePoint now = Clock::now()) const;
   // The pair's one peer (a shared LUN's first peer slot): for what speaks of "the peer".
   const BlockReader* reader() const { return peers_.front().reader.get(); }
   const PeerMonitor& peer() const { return peers_.front().monitor; }
   LinkStats stats() const;
+  // Every peer reader's counters added up (nullopt: no reader yet).
+  std::optional<ReaderStats> reader_totals() const;
+  // The least acknowledgement of our ring among the readers the writer waits for (0: none).
+  uint64_t least_ack() const;
   std::optional<TimePoint> next_wakeup() const;
 
  private:

@@ -98,7 +98,7 @@ void BlockReader::attach(const WriterView& writer, TimePoint now) {
   if (writer.monotonic_ns != 0) writer_clock_.observe(writer.monotonic_ns, writer.seen_at);
   epoch_ = writer.epoch;
   next_ = std::max({writer.head, writer.first_sequence, uint64_t{1}});
-  skip_written_before_ns_ = writer.monotonic_ns;
+  skip_written_before_ns_ = std::max(writer.monotonic_ns, writer.old_before_ns);
   skipping_old_ = true;
   interval_ = options_.min_interval;
   next_poll_at_ = now;
@@ -427,6 +427,34 @@ void BlockReader::schedule_after_miss(TimePoint now) {
   }
   interval_ = std::clamp(interval_ * 2, options_.min_interval, options_.max_interval);
   next_poll_at_ = now + interval_;
+}
+
+void ReaderStats::add(const ReaderStats& o) {
+  frames_delivered += o.frames_delivered;
+  bytes_delivered += o.bytes_delivered;
+  blocks_delivered += o.blocks_delivered;
+  reads += o.reads;
+  volume_bytes_read += o.volume_bytes_read;
+  empty_polls += o.empty_polls;
+  readahead_misses += o.readahead_misses;
+  torn_rereads += o.torn_rereads;
+  corrupt_blocks += o.corrupt_blocks;
+  malformed_blocks += o.malformed_blocks;
+  missing_blocks += o.missing_blocks;
+  unreadable_blocks += o.unreadable_blocks;
+  lapped_resyncs += o.lapped_resyncs;
+  blocks_lost_lapped += o.blocks_lost_lapped;
+  epoch_changes += o.epoch_changes;
+  restart_skipped_blocks += o.restart_skipped_blocks;
+  stale_epoch_blocks += o.stale_epoch_blocks;
+  skipped_on_attach += o.skipped_on_attach;
+  too_old_blocks += o.too_old_blocks;
+  too_old_frames += o.too_old_frames;
+  dropped_partial_frames += o.dropped_partial_frames;
+  read_errors += o.read_errors;
+  auth_failed_blocks += o.auth_failed_blocks;
+  auth_no_key_blocks += o.auth_no_key_blocks;
+  delivery_age.merge(o.delivery_age);
 }
 
 std::string_view reader_event_name(ReaderEvent::Kind kind) {

@@ -81,6 +81,9 @@ struct ReaderStats {
   // clocks joined by the smallest delay ever seen (see WriterClock), so it includes the storage
   // write, mirror and poll delay and errs young by at most that smallest delay.
   LatencyHistogram delivery_age;
+
+  // Another reader's counters added in (a node's readers of several peer slots, as one total).
+  void add(const ReaderStats& other);
 };
 
 // What happened to a reader that its owner should hear about once, when it happens (a log line,
@@ -114,6 +117,10 @@ struct WriterView {
   uint64_t head = 0;            // every sequence below is written
   uint64_t monotonic_ns = 0;    // the writer's clock when it wrote the record
   TimePoint seen_at{};          // our clock when we read the record
+  // On attach: blocks stamped before this (the writer's clock) are old traffic, skipped. 0: the
+  // record's own time. An owner that knows how stale a record may be (a heartbeat) sets it later,
+  // so nothing written between the record and our attach is taken for new.
+  uint64_t old_before_ns = 0;
 };
 
 // Our estimate of the writer's clock. Every timestamp we see (a state record's, a block's) was

@@ -81,6 +81,10 @@ std::span<const std::byte> StateExchange::seal(const StateRecord& record) {
 std::optional<TimePoint> StateExchange::write_due(const OwnProgress& progress, uint64_t ack_ring_blocks) const {
   if (write_in_flight_) return std::nullopt;
   TimePoint due = next_heartbeat_;
+  // Our head goes out an interval after the blocks that moved it: a record is never staler than
+  // that while we write, so a reader joining by it knows what is old (see Link's attach), and an
+  // idle reader can learn from the table alone that a ring moved.
+  if (progress.head != published_head_) due = std::min(due, published_at_ + options_.ack_interval);
   uint64_t eighth = std::max<uint64_t>(1, ack_ring_blocks / 8);
   for (uint32_t slot : peers_) {
     uint64_t ack = progress.acks[slot], published = published_acks_[slot];
@@ -101,6 +105,7 @@ void StateExchange::maybe_write(TimePoint now, const OwnProgress& progress, uint
   }
   StateRecord record = own_record(WriterStatus::running, now, progress);
   published_acks_ = record.acks;
+  published_head_ = record.head_sequence;
   published_at_ = now;
   seal(record);
   IoRequest request{IoOp::write,         own_fd_, out_.data(), kStateRecordStride, own_sb_.state_record_offset(own_slot_),
@@ -127,6 +132,8 @@ std::span<const std::byte> StateExchange::clean_stop_record(const OwnProgress& p
 
 std::span<const std::byte> StateExchange::running_record(const OwnProgress& progress, TimePoint now) {
   ++stats_.state_writes;
+  published_head_ = progress.head;
+  published_at_ = now;
   next_heartbeat_ = now + options_.heartbeat_interval;
   return seal(own_record(WriterStatus::running, now, progress));
 }

@@ -77,8 +77,8 @@ class StateExchange {
   // Seals `record` into the write buffer and returns the whole stride (for a synchronous write).
   std::span<const std::byte> seal(const StateRecord& record);
 
-  // The record write: a heartbeat, or acknowledgements (an interval after the last record, at once
-  // after an eighth of `ack_ring_blocks`). Nothing while one is in flight.
+  // The record write: a heartbeat, a head that moved, or acknowledgements (an interval after the
+  // last record; acks at once after an eighth of `ack_ring_blocks`). Nothing while one is in flight.
   std::optional<TimePoint> write_due(const OwnProgress& progress, uint64_t ack_ring_blocks) const;
   void maybe_write(TimePoint now, const OwnProgress& progress, uint64_t ack_ring_blocks);
   void on_write_done(int32_t result);
@@ -122,6 +122,7 @@ class StateExchange {
   bool write_in_flight_ = false;
   bool read_in_flight_ = false;
   std::array<uint64_t, kMaxSlots> published_acks_{};
+  uint64_t published_head_ = 0;
   TimePoint published_at_{};
   TimePoint next_heartbeat_{};
   TimePoint next_read_{};

@@ -16,7 +16,7 @@
 #include "blockxport/key_file.h"
 #include "blockxport/volume_check.h"
 #include "blockxport/volume_format.h"
-#include "daemon/control_protocol.h"
+#include "control/control_protocol.h"
 #include "daemon/privileges.h"
 #include "daemon/realtime.h"
 #include "daemon/status_json.h"
@@ -31,8 +31,6 @@ using blockxport::Nanos;
 using blockxport::TimePoint;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
-
-constexpr size_t kTapBatch = 64;
 
 void same_file_check(const Config& c) {
   if (c.shared()) return;
@@ -110,8 +108,7 @@ void epoll_add(int epoll_fd, int fd, uint32_t events) {
 
 }  // namespace
 
-Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch), started_at_(Clock::now()) {
-  counters_.carrier_since = started_at_;
+Daemon::Daemon(Config config) : config_(std::move(config)), started_at_(Clock::now()) {
   apply_log_level();
   std::shared_ptr<const blockxport::Keyring> keys = load_keys(config_);
   same_file_check(config_);
@@ -161,12 +158,15 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   for (const auto& address : config_.addresses)
     if (!control_->ensure_address(address)) spdlog::info("{}: address {} already there", config_.ifname, address);
   monitor_ = std::make_unique<vnic::LinkMonitor>(tap_->ifindex());
-  admin_up_ = control_->state().admin_up;
+  datapath_ = std::make_unique<Datapath>(*tap_, *link_);
+  datapath_->set_admin_up(control_->state().admin_up);
 
   auto socket_group = resolve_socket_group(config_);  // 0660 with that group, else 0600
-  server_ = std::make_unique<ControlServer>(
+  server_ = std::make_unique<vnic_control::ControlServer>(
       config_.effective_control_socket(),
-      [this](const nlohmann::json& request) { return dispatch_command(request, [this] { return status(); }); },
+      [this](const nlohmann::json& request) {
+        return vnic_control::dispatch_command(request, [this] { return status(); });
+      },
       socket_group ? 0660 : 0600, socket_group);
 
   sigset_t signals;
@@ -184,7 +184,6 @@ Daemon::Daemon(Config config) : config_(std::move(config)), tx_batch_(kTapBatch)
   if (link_->completion_fd() >= 0) epoll_add(epoll_fd_, link_->completion_fd(), EPOLLIN);
 
   if (sd_watchdog_enabled(0, &watchdog_usec_) <= 0) watchdog_usec_ = 0;
-  rx_frames_.reserve(link_->send_superblock().block_size);
   // Everything is allocated: lock it, and the policy, while the privileges for both are still here.
   realtime_ = apply_realtime(config_);
   // Started: from here on the interface outlives the process (unless keep_interface is off).
@@ -198,47 +197,7 @@ Daemon::~Daemon() {
 
 void Daemon::apply_log_level() const { spdlog::set_level(spdlog::level::from_str(config_.log_level)); }
 
-void Daemon::deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader&) {
-  if (!admin_up_) {
-    counters_.rx_dropped_admin_down += frames.size();  // a NIC that is down takes nothing in
-    return;
-  }
-  rx_frames_.clear();
-  for (auto f : frames) {
-    // The TAP only reads these bytes; Frame wants a mutable slot because it also serves reads.
-    vnic::Frame frame(const_cast<std::byte*>(f.data()), f.size());
-    frame.set_length(f.size());
-    rx_frames_.push_back(frame);
-  }
-  std::span<const vnic::Frame> pending(rx_frames_);
-  // The TAP takes frames into the stack at once; EAGAIN here is the kernel's backlog being full,
-  // and the frames it refuses are counted by the device as dropped.
-  for (int attempt = 0; attempt < 3 && !pending.empty(); ++attempt) {
-    auto result = tap_->write_batch(pending);
-    pending = pending.subspan(result.consumed());
-  }
-}
-
-void Daemon::pump_tap_to_link(TimePoint now) {
-  for (int round = 0; round < 16; ++round) {
-    if (tx_batch_.empty()) {
-      if (!tap_readable_ || !running_) return;
-      if (tap_->read_batch(tx_batch_) == 0) {
-        tap_readable_ = false;
-        return;
-      }
-    }
-    tx_views_.clear();
-    for (const auto& frame : tx_batch_.frames()) tx_views_.push_back(frame.bytes());
-    size_t taken = link_->send(tx_views_, now);
-    tx_batch_.consume_front(taken);
-    if (!tx_batch_.empty()) {
-      ++counters_.tx_backpressure_waits;  // every block buffer busy: wait for a write to finish
-      return;
-    }
-  }
-}
-
+// What the transport pushed since the last turn: one log line each, and a lost slot stops us.
 void Daemon::handle_transport_events() {
   auth_log_.check(*link_, config_.ifname, Clock::now());
   for (const auto& e : link_->take_events()) {
@@ -256,14 +215,6 @@ void Daemon::handle_transport_events() {
         running_ = false;
         break;
     }
-  }
-  bool want = link_->any_peer_alive();
-  if (want != carrier_) {
-    tap_->set_carrier(want);
-    carrier_ = want;
-    ++counters_.carrier_changes;
-    counters_.carrier_since = Clock::now();
-    spdlog::info("{}: carrier {}", config_.ifname, want ? "on" : "off");
   }
 }
 
@@ -309,7 +260,7 @@ void Daemon::log_reader_event(const blockxport::TransportEvent& e) {
 
 void Daemon::handle_link_events() {
   for (const auto& event : monitor_->poll()) {
-    admin_up_ = event.state.admin_up;
+    datapath_->set_admin_up(event.state.admin_up);
     spdlog::info("{}: link event {} (mtu {})", config_.ifname, vnic::to_string(event.kind), event.state.mtu);
     if (event.kind == vnic::LinkEventKind::lower_up) resolve_neighbours_afresh();
     if (event.kind == vnic::LinkEventKind::removed) {
@@ -335,7 +286,7 @@ void Daemon::resolve_neighbours_afresh() {
 }
 
 void Daemon::reload() {
-  ++counters_.reloads;
+  ++reloads_;
   if (!config_.config_path) {
     spdlog::info("{}: SIGHUP: no config file to reload", config_.ifname);
     return;
@@ -410,20 +361,13 @@ timespec Daemon::epoll_timeout() const {
   if (auto wake = link_->next_wakeup())
     wait = std::clamp(std::chrono::duration_cast<Nanos>(*wake - Clock::now()), Nanos{0}, wait);
   // Frames held back by a busy writer wait for a completion; without a completion fd, poll.
-  if (!tx_batch_.empty() && link_->completion_fd() < 0) wait = Nanos{0};
+  if (datapath_->holding_frames() && link_->completion_fd() < 0) wait = Nanos{0};
   return timespec{static_cast<time_t>(wait.count() / 1'000'000'000), static_cast<long>(wait.count() % 1'000'000'000)};
 }
 
 void Daemon::shutdown() {
   sd_notify(0, "STOPPING=1");
-  // Frames already read from the TAP are still ours to send; then the clean stop.
-  auto deadline = Clock::now() + milliseconds(500);
-  while (!tx_batch_.empty() && Clock::now() < deadline) {
-    pump_tap_to_link(Clock::now());
-    link_->run_once(*this, milliseconds(1));
-  }
-  link_->stop();  // after a lost slot it writes no clean stop: the record is the other node's now
-  tap_->set_carrier(false);
+  datapath_->stop(milliseconds(500));
   spdlog::info("{}: stopped cleanly; the peer sees carrier off; {}", config_.ifname,
                config_.keep_interface ? "the interface stays, without carrier (keep_interface)"
                                       : "the interface is removed (keep_interface off)");
@@ -434,15 +378,15 @@ int Daemon::run() {
   epoll_event events[16];
   while (running_) {
     TimePoint now = Clock::now();
-    link_->run_once(*this, Nanos{0});
     try {
-      pump_tap_to_link(now);
+      datapath_->turn(now);
     } catch (const vnic::Error& e) {
       // The interface was deleted under us (ip link del): nothing left to serve.
       spdlog::error("{}", e.what());
       break;
     }
     handle_transport_events();
+    datapath_->follow_peer();
     if (watchdog_usec_ && now >= next_watchdog_) {
       sd_notify(0, "WATCHDOG=1");
       next_watchdog_ = now + microseconds(watchdog_usec_ / 2);
@@ -453,7 +397,7 @@ int Daemon::run() {
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == tap_->fd()) {
-        tap_readable_ = true;
+        datapath_->on_device_readable();
       } else if (fd == signal_fd_) {
         handle_signal();
       } else if (fd == monitor_->fd()) {
@@ -484,7 +428,8 @@ nlohmann::json Daemon::status() const {
   } catch (const vnic::Error& e) {
     spdlog::debug("{}: status without the kernel's counters: {}", config_.ifname, e.what());
   }
-  StatusInputs in{config_, *link_, *tap_, counters_, carrier_, admin_up_, started_at_, kernel_link, realtime_};
+  StatusInputs in{config_,     *link_,        *tap_,       datapath_->counters(), reloads_, datapath_->carrier(),
+                  datapath_->admin_up(), started_at_, kernel_link, realtime_};
   return build_status(in);
 }
 

@@ -1,21 +1,20 @@
-// vnicd's core: one event loop moving frames TAP -> writer and reader -> TAP, following the
-// peer's liveness with the carrier, and serving the control socket.
+// vnicd's core: the TAP, its netlink control and watch, the control socket, signals, reload and
+// the watchdog, around one event loop that drives the data path (daemon/datapath.h).
 #pragma once
 
 #include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "blockxport/link.h"
+#include "control/control_server.h"
 #include "daemon/auth_events.h"
 #include "daemon/config.h"
-#include "daemon/control_server.h"
+#include "daemon/datapath.h"
 #include "daemon/realtime.h"
-#include "vnic/frame_batch.h"
 #include "vnic/link_control.h"
 #include "vnic/link_monitor.h"
 #include "vnic/neighbour_table.h"
@@ -23,20 +22,12 @@
 
 namespace vnicd {
 
-struct DaemonCounters {
-  uint64_t rx_dropped_admin_down = 0;  // frames from the peer while the interface was down
-  uint64_t tx_backpressure_waits = 0;  // TAP reads paused: every block buffer busy
-  uint64_t carrier_changes = 0;
-  uint64_t reloads = 0;
-  blockxport::TimePoint carrier_since{};  // the last carrier change (or the start)
-};
-
-class Daemon : private blockxport::FrameSink {
+class Daemon {
  public:
   // Opens the volumes, creates and configures the interface and the control socket. Throws with
   // one line on any failure, leaving nothing behind (the TAP and socket go with the object).
   explicit Daemon(Config config);
-  ~Daemon() override;
+  ~Daemon();
 
   // Runs until SIGTERM or SIGINT, then stops cleanly. Returns the exit status.
   int run();
@@ -44,8 +35,6 @@ class Daemon : private blockxport::FrameSink {
   nlohmann::json status() const;
 
  private:
-  void deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader& block) override;
-  void pump_tap_to_link(blockxport::TimePoint now);
   void handle_transport_events();
   void log_peer_state(const blockxport::TransportEvent& event);
   void log_reader_event(const blockxport::TransportEvent& event);
@@ -63,18 +52,14 @@ class Daemon : private blockxport::FrameSink {
   std::unique_ptr<vnic::TapDevice> tap_;
   std::unique_ptr<vnic::LinkControl> control_;
   std::unique_ptr<vnic::LinkMonitor> monitor_;
-  std::unique_ptr<ControlServer> server_;
-  vnic::FrameBatch tx_batch_;
-  std::vector<blockxport::FrameSpan> tx_views_;
-  std::vector<vnic::Frame> rx_frames_;
+  std::unique_ptr<vnic_control::ControlServer> server_;
+  // Refers to link_ and tap_, so it is declared (and destroyed) after them.
+  std::unique_ptr<Datapath> datapath_;
   int epoll_fd_ = -1;
   int signal_fd_ = -1;
   bool running_ = true;
-  bool tap_readable_ = false;
-  bool carrier_ = false;
-  bool admin_up_ = false;
-  DaemonCounters counters_;
-  bool slot_lost_ = false;
+  uint64_t reloads_ = 0;
+  bool slot_lost_ = false;  // another node writes our slot: exit non-zero, without a clean stop record
   AuthEventLog auth_log_;
   RealtimeState realtime_;
   uint64_t watchdog_usec_ = 0;

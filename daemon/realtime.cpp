@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "control/status_keys.h"
 #include "daemon/config.h"
 
 namespace vnicd {
@@ -157,13 +158,14 @@ RealtimeState apply_realtime(const Config& config) {
 }
 
 nlohmann::json realtime_status(const Config& config, const RealtimeState& state) {
+  namespace keys = vnic_control::keys;
   const Scheduling now = current_scheduling();
-  return {{"realtime", config.realtime},
-          {"priority", config.priority},
-          {"lock_memory", config.lock_memory},
-          {"scheduling", policy_name(now.policy)},
-          {"scheduling_priority", now.priority},
-          {"memory_locked", state.memory_locked}};
+  return {{keys::kRealtime, config.realtime},
+          {keys::kPriority, config.priority},
+          {keys::kLockMemory, config.lock_memory},
+          {keys::kScheduling, policy_name(now.policy)},
+          {keys::kSchedulingPriority, now.priority},
+          {keys::kMemoryLocked, state.memory_locked}};
 }
 
 }  // namespace vnicd

@@ -9,19 +9,19 @@
 #include "blockxport/clock.h"
 #include "blockxport/link.h"
 #include "daemon/config.h"
+#include "daemon/datapath.h"
 #include "daemon/realtime.h"
 #include "vnic/link_state.h"
 #include "vnic/tap_device.h"
 
 namespace vnicd {
 
-struct DaemonCounters;
-
 struct StatusInputs {
   const Config& config;
   const blockxport::Link& link;
   const vnic::TapDevice& tap;
-  const DaemonCounters& counters;
+  const DatapathCounters& counters;
+  uint64_t reloads;
   bool carrier;
   bool admin_up;
   blockxport::TimePoint started_at;

@@ -9,7 +9,8 @@
 #include <atomic>
 #include <thread>
 
-#include "daemon/control_server.h"
+#include "control/control_client.h"
+#include "control/control_server.h"
 
 using nlohmann::json;
 
@@ -23,10 +24,10 @@ std::string temp_socket_path() {
 
 // Serves requests on another thread until stopped.
 struct Serving {
-  vnicd::ControlServer& server;
+  vnic_control::ControlServer& server;
   std::atomic<bool> stop{false};
   std::thread thread;
-  explicit Serving(vnicd::ControlServer& s) : server(s), thread([this] { loop(); }) {}
+  explicit Serving(vnic_control::ControlServer& s) : server(s), thread([this] { loop(); }) {}
   ~Serving() {
     stop = true;
     thread.join();
@@ -47,7 +48,7 @@ struct Serving {
 
 TEST_CASE("the control socket answers one JSON line per request, mode 0600", "[control]") {
   std::string path = temp_socket_path();
-  vnicd::ControlServer server(path, [](const json& request) -> json {
+  vnic_control::ControlServer server(path, [](const json& request) -> json {
     if (request.value("command", "") == "status") return {{"ok", true}};
     return {{"error", "unknown command"}};
   });
@@ -56,13 +57,13 @@ TEST_CASE("the control socket answers one JSON line per request, mode 0600", "[c
   CHECK((st.st_mode & 0777) == 0600);
   CHECK(S_ISSOCK(st.st_mode));
   Serving serving(server);
-  CHECK(vnicd::control_request(path, {{"command", "status"}}) == json{{"ok", true}});
-  CHECK(vnicd::control_request(path, {{"command", "nope"}}).contains("error"));
+  CHECK(vnic_control::control_request(path, {{"command", "status"}}) == json{{"ok", true}});
+  CHECK(vnic_control::control_request(path, {{"command", "nope"}}).contains("error"));
 }
 
 TEST_CASE("a malformed request gets an error reply, not a crash", "[control]") {
   std::string path = temp_socket_path();
-  vnicd::ControlServer server(path, [](const json&) -> json { return {{"ok", true}}; });
+  vnic_control::ControlServer server(path, [](const json&) -> json { return {{"ok", true}}; });
   Serving serving(server);
   int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un addr{};
@@ -84,8 +85,8 @@ TEST_CASE("a malformed request gets an error reply, not a crash", "[control]") {
 TEST_CASE("a stale socket is replaced - a live one is refused", "[control]") {
   std::string path = temp_socket_path();
   {
-    vnicd::ControlServer first(path, [](const json&) -> json { return {}; });
-    CHECK_THROWS_WITH(vnicd::ControlServer(path, [](const json&) -> json { return {}; }),
+    vnic_control::ControlServer first(path, [](const json&) -> json { return {}; });
+    CHECK_THROWS_WITH(vnic_control::ControlServer(path, [](const json&) -> json { return {}; }),
                       Catch::Contains("another daemon is already answering"));
   }
   // A socket file with nobody behind it, as a killed daemon leaves.
@@ -95,12 +96,12 @@ TEST_CASE("a stale socket is replaced - a live one is refused", "[control]") {
   std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path.c_str());
   REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
   ::close(fd);
-  vnicd::ControlServer second(path, [](const json&) -> json { return {{"second", true}}; });
+  vnic_control::ControlServer second(path, [](const json&) -> json { return {{"second", true}}; });
   Serving serving(second);
-  CHECK(vnicd::control_request(path, {{"command", "x"}})["second"] == true);
+  CHECK(vnic_control::control_request(path, {{"command", "x"}})["second"] == true);
 }
 
 TEST_CASE("a client with no daemon behind the path gets one clear error", "[control]") {
-  CHECK_THROWS_WITH(vnicd::control_request("/tmp/vnic-no-such.sock", {{"command", "status"}}),
+  CHECK_THROWS_WITH(vnic_control::control_request("/tmp/vnic-no-such.sock", {{"command", "status"}}),
                     Catch::Contains("/tmp/vnic-no-such.sock") && Catch::Contains("cannot connect"));
 }

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "control/control_server.h"
 #include "daemon/config.h"
 #include "tests/daemon/config_test_support.h"
-#include "daemon/control_server.h"
 #include "daemon/privileges.h"
 #include "tests/support/skip.h"
 #include "tools/common/child_process.h"
@@ -250,12 +250,12 @@ TEST_CASE("control_socket_group: the socket is made 0660 with that group, else 0
   auto handler = [](const nlohmann::json&) { return nlohmann::json::object(); };
   struct stat st {};
   {
-    vnicd::ControlServer grouped(std::string(dir) + "/g.sock", handler, 0660, other->gr_gid);
+    vnic_control::ControlServer grouped(std::string(dir) + "/g.sock", handler, 0660, other->gr_gid);
     REQUIRE(::lstat(grouped.path().c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0660);
     CHECK(st.st_gid == other->gr_gid);
     CHECK(::getegid() != other->gr_gid);  // the process's own group is untouched
-    vnicd::ControlServer plain(std::string(dir) + "/p.sock", handler);
+    vnic_control::ControlServer plain(std::string(dir) + "/p.sock", handler);
     REQUIRE(::lstat(plain.path().c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
     CHECK(st.st_gid == ::getegid());

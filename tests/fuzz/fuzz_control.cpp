@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/control_protocol.h"
+#include "control/control_protocol.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace {
@@ -33,8 +33,8 @@ bool is_status_request(std::string_view line) {
 }
 
 void check_line(std::string_view line) {
-  std::string reply = vnicd::answer_request_line(
-      line, [](const json& request) { return vnicd::dispatch_command(request, fake_status); });
+  std::string reply = vnic_control::answer_request_line(
+      line, [](const json& request) { return vnic_control::dispatch_command(request, fake_status); });
   require(reply.find('\n') == std::string::npos);  // one reply line per request line
   json parsed = json::parse(reply, nullptr, /*allow_exceptions=*/false);
   require(!parsed.is_discarded() && parsed.is_object());

@@ -12,6 +12,7 @@
 #include "blockxport/link.h"
 #include "blockxport/le.h"
 #include "tests/support/skip.h"
+#include "link_rig.h"
 #include "transport_rig.h"
 
 using namespace blockxport;
@@ -173,20 +174,7 @@ TEST_CASE("a loop device works as a volume", "[volume]") {
   CHECK(link->send_volume().is_block_device());
   CHECK(link->send_volume().logical_block_size() == 4096);
   CheckingSink sink;
-  std::vector<Bytes> frames;
-  for (uint64_t i = 0; i < 200; ++i) {
-    frames.push_back(indexed_frame(i, 9000));
-    sink.sizes[i] = 9000;
-  }
-  std::vector<FrameSpan> views(frames.begin(), frames.end());
-  size_t done = 0;
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (!(link->reader() && link->reader()->attached()) && Clock::now() < deadline)
-    link->run_once(sink, std::chrono::milliseconds(1));
-  while ((done < views.size() || sink.indices.size() < 200) && Clock::now() < deadline) {
-    if (done < views.size()) done += link->send(std::span(views).subspan(done), Clock::now());
-    link->run_once(sink, std::chrono::microseconds(100));
-  }
+  pump_frames(*link, sink, 0, 200, 9000);
   CHECK(sink.indices.size() == 200);
   CHECK(sink.in_order());
 }

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "blockxport/link.h"
+#include "link_rig.h"
 #include "transport_rig.h"
 
 using namespace blockxport;
@@ -33,25 +34,6 @@ StateRecord read_state(const std::string& path, const Superblock& sb) {
   auto d = decode_state_record(buffer.span());
   REQUIRE(d.error == DecodeError::none);
   return d.record;
-}
-
-// Sends `count` frames through the link and runs it until all are back (or time is up).
-void pump_frames(Link& link, CheckingSink& sink, uint64_t first, size_t count, size_t size) {
-  std::vector<Bytes> frames;
-  for (size_t i = 0; i < count; ++i) {
-    frames.push_back(indexed_frame(first + i, size));
-    sink.sizes[first + i] = size;
-  }
-  std::vector<FrameSpan> views(frames.begin(), frames.end());
-  size_t want = sink.indices.size() + count, done = 0;
-  auto deadline = Clock::now() + std::chrono::seconds(10);
-  // Until the reader has attached, what is sent is old traffic to it and is skipped by design.
-  while (!(link.reader() && link.reader()->attached()) && Clock::now() < deadline)
-    link.run_once(sink, std::chrono::milliseconds(1));
-  while ((done < views.size() || sink.indices.size() < want) && Clock::now() < deadline) {
-    if (done < views.size()) done += link.send(std::span(views).subspan(done), Clock::now());
-    link.run_once(sink, std::chrono::microseconds(100));
-  }
 }
 
 template <typename Pred>

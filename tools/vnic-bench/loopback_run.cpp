@@ -76,9 +76,9 @@ LoopbackSession::LoopbackSession(const LoopbackConfig& config)
   batch_ = std::make_unique<FrameBatch>(pattern_, config.batch_frames);
 
   // The reader starts at the head it finds in our state record and skips what was written before
-  // it attached as old traffic; frames sent earlier would be lost by design, not by the transport.
+  // it joined as old traffic; frames sent earlier would be lost by design, not by the transport.
   TimePoint deadline = Clock::now() + kAttachTimeout;
-  while (!(link_->reader() && link_->reader()->attached())) {
+  while (!link_->joined()) {
     if (Clock::now() > deadline)
       throw std::runtime_error(fmt::format("{}: the reader did not attach to slot 0 within 2 s", config.path));
     link_->run_once(sink_, kDrainWait);

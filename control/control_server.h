@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace vnicd {
+namespace vnic_control {
 
 class ControlServer {
  public:
@@ -48,7 +48,4 @@ class ControlServer {
   std::vector<Client> clients_;
 };
 
-// A client for vnicctl and tests: sends one request, returns the reply (throws on failure).
-nlohmann::json control_request(const std::string& path, const nlohmann::json& request, int timeout_ms = 2000);
-
-}  // namespace vnicd
+}  // namespace vnic_control

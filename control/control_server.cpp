@@ -1,73 +1,41 @@
-#include "daemon/control_server.h"
+#include "control/control_server.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/fsuid.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
-#include "daemon/control_protocol.h"
+#include "control/control_protocol.h"
+#include "control/unix_socket.h"
 
-namespace vnicd {
+namespace vnic_control {
 namespace {
 
 constexpr size_t kMaxRequestBytes = 64 * 1024;
 constexpr size_t kMaxClients = 16;
 
-[[noreturn]] void fail(const std::string& path, const char* what) {
-  throw std::runtime_error(fmt::format("{}: {}: {}", path, what, std::strerror(errno)));
-}
-
-sockaddr_un address_of(const std::string& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path))
-    throw std::runtime_error(
-        fmt::format("{}: control socket path is longer than {} bytes", path, sizeof(addr.sun_path) - 1));
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  return addr;
-}
-
 // True when a live process accepts connections on `path`.
 bool someone_listening(const std::string& path) {
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  sockaddr_un addr = address_of(path);
+  sockaddr_un addr = unix_address(path);
   bool live = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return live;
-}
-
-void write_all(int fd, const std::string& text) {
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::send(fd, text.data() + done, text.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) {
-      pollfd p{fd, POLLOUT, 0};
-      if (::poll(&p, 1, 1000) <= 0) return;  // a client that does not read loses its answer
-      continue;
-    }
-    if (n <= 0) return;
-    done += static_cast<size_t>(n);
-  }
 }
 
 }  // namespace
 
 ControlServer::ControlServer(std::string path, Handler handler, unsigned mode, std::optional<gid_t> group)
     : path_(std::move(path)), handler_(std::move(handler)) {
-  sockaddr_un addr = address_of(path_);
+  sockaddr_un addr = unix_address(path_);
   auto dir = std::filesystem::path(path_).parent_path();
   if (!dir.empty()) {
     std::error_code ec;
@@ -82,7 +50,7 @@ ControlServer::ControlServer(std::string path, Handler handler, unsigned mode, s
     ::unlink(path_.c_str());  // stale, left by a daemon that was killed
   }
   listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (listen_fd_ < 0) fail(path_, "socket");
+  if (listen_fd_ < 0) throw_socket_error(path_, "socket");
   // The mode is set on a private umask so the socket is never reachable more widely, not even briefly.
   mode_t old_mask = ::umask(static_cast<mode_t>(~mode & 0777));
   // The group the same way: bound under that filesystem gid, the socket is created with it. This
@@ -99,7 +67,7 @@ ControlServer::ControlServer(std::string path, Handler handler, unsigned mode, s
     int error = errno;
     ::close(listen_fd_);
     errno = error;
-    fail(path_, "bind");
+    throw_socket_error(path_, "bind");
   }
   // A set-group-ID directory imposes its own group; then chown() must do (and may be refused).
   struct stat bound {};
@@ -109,14 +77,14 @@ ControlServer::ControlServer(std::string path, Handler handler, unsigned mode, s
     ::close(listen_fd_);
     ::unlink(path_.c_str());
     errno = error;
-    fail(path_, fmt::format("cannot give the socket group {}", *group).c_str());
+    throw_socket_error(path_, fmt::format("cannot give the socket group {}", *group).c_str());
   }
   if (::chmod(path_.c_str(), mode) != 0 || ::listen(listen_fd_, 8) != 0) {
     int error = errno;
     ::close(listen_fd_);
     ::unlink(path_.c_str());
     errno = error;
-    fail(path_, "listen");
+    throw_socket_error(path_, "listen");
   }
 }
 
@@ -166,8 +134,8 @@ void ControlServer::on_client_ready(int fd) {
     }
     clients_[index].pending.append(buffer, static_cast<size_t>(n));
     if (clients_[index].pending.size() > kMaxRequestBytes) {
-      write_all(fd, R"({"error":"request longer than 64 KiB"})"
-                    "\n");
+      send_all(fd, R"({"error":"request longer than 64 KiB"})"
+                   "\n");
       close_client(index);
       return;
     }
@@ -177,38 +145,8 @@ void ControlServer::on_client_ready(int fd) {
   while ((newline = pending.find('\n')) != std::string::npos) {
     std::string line = pending.substr(0, newline);
     pending.erase(0, newline + 1);
-    write_all(fd, answer_request_line(line, handler_) + "\n");
+    send_all(fd, answer_request_line(line, handler_) + "\n");
   }
 }
 
-nlohmann::json control_request(const std::string& path, const nlohmann::json& request, int timeout_ms) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail(path, "socket");
-  sockaddr_un addr = address_of(path);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    int error = errno;
-    ::close(fd);
-    errno = error;
-    fail(path, "cannot connect to the daemon's control socket");
-  }
-  write_all(fd, request.dump() + "\n");
-  std::string reply;
-  char buffer[4096];
-  while (reply.find('\n') == std::string::npos) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) {
-      ::close(fd);
-      throw std::runtime_error(fmt::format("{}: no answer from the daemon within {} ms", path, timeout_ms));
-    }
-    ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
-    if (n <= 0) break;
-    reply.append(buffer, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  auto newline = reply.find('\n');
-  if (newline == std::string::npos)
-    throw std::runtime_error(fmt::format("{}: the daemon closed without answering", path));
-  return nlohmann::json::parse(reply.substr(0, newline));
-}
-
-}  // namespace vnicd
+}  // namespace vnic_control

@@ -8,7 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
-namespace vnicd {
+namespace vnic_control {
+
+// A request is {"command": NAME, ...}; an error reply is {"error": "what is wrong"}.
+inline constexpr std::string_view kCommandKey = "command";
+inline constexpr std::string_view kErrorKey = "error";
+// The command `vnicctl status` sends; the reply's keys are in control/status_keys.h.
+inline constexpr std::string_view kStatusCommand = "status";
 
 using ControlHandler = std::function<nlohmann::json(const nlohmann::json& request)>;
 
@@ -21,4 +27,4 @@ std::string answer_request_line(std::string_view line, const ControlHandler& han
 // request that is not an object with a string "command", gets {"error":"..."}.
 nlohmann::json dispatch_command(const nlohmann::json& request, const std::function<nlohmann::json()>& status);
 
-}  // namespace vnicd
+}  // namespace vnic_control
