@@ -22,7 +22,7 @@ require_corosync() { require_cluster corosync corosync-quorumtool corosync-cfgto
 
 cluster_dump_logs() {
   local side log
-  for side in a b; do
+  for side in $(lab_sides); do
     log=$(lab_corosync_dir $side)/corosync.log
     [ -f "$log" ] && { echo "---- corosync $side log"; tail -n 25 "$log"; }
   done
@@ -33,31 +33,32 @@ eval "e2e_$(declare -f dump_logs)"
 dump_logs() { e2e_dump_logs; cluster_dump_logs; }
 
 # cluster_setup [--supervise]: namespaces, volumes and the LAN; vnicd supervised (restarted after
-# a kill -9, as the unit's Restart= does) with --supervise.
+# a kill -9, as the unit's Restart= does) with --supervise. After lab_set_shared N: N nodes on one
+# shared volume (a loop device, like a LUN).
 cluster_setup() {
   [ "${1:-}" != --supervise ] || LAB_SUPERVISE=1
-  lab_setup 64K
+  lab_setup 64K "$([ "$LAB_SHARED" = 1 ] && echo loop || echo file)"
   lab_make_lan
 }
 
-# cluster_vnicd_up [vnicd flags]: both vnicd, carrier and operstate up on both sides.
+# cluster_vnicd_up [vnicd flags]: every vnicd, carrier and operstate up on every node.
 cluster_vnicd_up() { lab_up --dead-after-ms "$DEAD_AFTER_MS" "$@"; }
 
-# corosync_up: both instances; returns once both are quorate with 2 nodes, every knet link is
+# corosync_up: every instance; returns once each is quorate with every node, every knet link is
 # connected, and knet has settled (tools/vnic-lab: LAB_KNET_SETTLE_S).
 corosync_up() {
   lab_corosync_up
-  note "corosync quorate on both nodes, both knet links connected; ring id $(ring_id a)"
+  note "corosync quorate on every node, every knet link connected; ring id $(ring_id a)"
 }
 
 ring_id() { lab_quorum_field "$1" "Ring ID"; }
 quorate() { lab_quorum_field "$1" Quorate; }
 member_count() { lab_quorum_field "$1" Nodes; }
-link_connected() { lab_knet_connected "$@"; }  # link_connected SIDE LINK -> 1 or 0
-# Data packets SIDE's knet sent to the peer on LINK: in passive mode only the link in use carries
-# data (pings go on every link).
-link_tx_data() { lab_cmap "$1" "stats.knet.node$(lab_host "$(lab_peer "$1")").link$2.tx_data_packets"; }
-link_down_count() { lab_cmap "$1" "stats.knet.node$(lab_host "$(lab_peer "$1")").link$2.down_count"; }
+link_connected() { lab_knet_connected "$@"; }  # link_connected SIDE LINK [PEER] -> 1 or 0
+# Data packets SIDE's knet sent to PEER (of a pair: the other node) on LINK: in passive mode only
+# the link in use carries data (pings go on every link).
+link_tx_data() { lab_cmap "$1" "stats.knet.node$(lab_host "${3:-$(lab_peer "$1")}").link$2.tx_data_packets"; }
+link_down_count() { lab_cmap "$1" "stats.knet.node$(lab_host "${3:-$(lab_peer "$1")}").link$2.down_count"; }
 totem_ms() { lab_cmap "$1" "runtime.config.totem.$2"; }  # the timing corosync runs with (token, consensus)
 
 # wait_ms T0_MS LIMIT_MS WHAT COMMAND...: polls COMMAND (every 20 ms) until it succeeds, prints
@@ -72,19 +73,19 @@ wait_ms() {
   echo $(( $(now_ms) - t0 ))
 }
 
-link_is() { [ "$(link_connected "$1" "$2")" = "$3" ]; }
+link_is() { [ "$(link_connected "$1" "$2" "${4:-$(lab_peer "$1")}")" = "$3" ]; }  # link_is SIDE LINK 0|1 [PEER]
 
-# membership_holds RING SECONDS: on both nodes the ring id stays RING, quorate with both members,
-# checked every 0.5 s for SECONDS.
+# membership_holds RING SECONDS: on every node the ring id stays RING, quorate with every node a
+# member, checked every 0.5 s for SECONDS.
 membership_holds() {
   local ring=$1 seconds=$2 end side now
   end=$(( $(now_ms) + seconds * 1000 ))
   while [ "$(now_ms)" -lt $end ]; do
-    for side in a b; do
+    for side in $(lab_sides); do
       now=$(ring_id $side)
       [ "$now" = "$ring" ] || fail "corosync $side: ring id changed from $ring to '$now'"
       [ "$(quorate $side)" = Yes ] || fail "corosync $side lost quorum"
-      [ "$(member_count $side)" = 2 ] || fail "corosync $side: $(member_count $side) members, not 2"
+      [ "$(member_count $side)" = "$LAB_NODES" ] || fail "corosync $side: $(member_count $side) members, not $LAB_NODES"
     done
     sleep 0.5
   done

@@ -32,7 +32,7 @@ require_environment() {
 }
 
 dump_logs() {
-  for side in a b; do
+  for side in $(lab_sides); do
     [ -f "$E2E_RUN/$side.log" ] && { echo "---- vnicd $side log"; tail -n 30 "$E2E_RUN/$side.log"; }
   done
   return 0
@@ -40,7 +40,7 @@ dump_logs() {
 
 cleanup() {
   local status=$?
-  for side in a b; do stop_node $side KILL 2>/dev/null || true; done
+  for side in $(lab_sides); do stop_node $side KILL 2>/dev/null || true; done
   # Whatever else the script left running (socat, probes, mirrors) would hold CTest's output pipe
   # open, and a failure would then show as a timeout minutes later.
   local leftover
@@ -55,12 +55,13 @@ cleanup() {
   exit $status
 }
 
-# lab_setup [BLOCK_SIZE]: namespaces and two formatted volumes, no daemons yet.
+# lab_setup [BLOCK_SIZE [file|loop]]: namespaces and two formatted volumes (after lab_set_shared N:
+# N namespaces and one volume of N slots), no daemons yet.
 lab_setup() {
   local block_size=${1:-64K}
   trap cleanup EXIT
   mkdir -p "$E2E_RUN" "$E2E_VOL"
-  lab_format_volumes "$block_size" "${E2E_VOLUME_SIZE:-64M}"
+  lab_format_volumes "$block_size" "${E2E_VOLUME_SIZE:-64M}" "${2:-file}"
   lab_make_namespaces
 }
 
@@ -99,10 +100,9 @@ status_json() { lab_status_json "$1"; }
 # status_field SIDE FILTER: one value from the status JSON, e.g. status_field a .peer.state
 status_field() { status_json $1 | jq -r "$2"; }
 
-# lab_up [vnicd flags...]: both nodes with the same flags, links up on both sides.
+# lab_up [vnicd flags...]: every node with the same flags, links up on every node.
 lab_up() {
-  start_node a "$@"
-  start_node b "$@"
-  wait_link_up a
-  wait_link_up b
+  local side
+  for side in $(lab_sides); do start_node $side "$@"; done
+  for side in $(lab_sides); do wait_link_up $side; done
 }
