@@ -30,6 +30,13 @@ uint64_t random_epoch() {
   return value;
 }
 
+// A volume formatted with several slots given to a mirrored pair (as either volume).
+VolumeError shared_lun_in_a_pair(const std::string& path, uint32_t slots, std::string_view as) {
+  return VolumeError(fmt::format("{}: formatted as a shared LUN ({} slots); join it with --volume and --slot, "
+                                 "not as the {} volume of a mirrored pair",
+                                 path, slots, as));
+}
+
 uint64_t unix_now_ns() {
   return static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -77,9 +84,7 @@ std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
                                   "with --slots N (one per node) to share it",
                                   options.send_path));
   if (!options.shared && !one_volume && sb.slot_count > 1)
-    throw VolumeError(fmt::format("{}: formatted as a shared LUN ({} slots); join it with --volume and --slot, "
-                                  "not as a send volume of a mirrored pair",
-                                  options.send_path, sb.slot_count));
+    throw shared_lun_in_a_pair(options.send_path, sb.slot_count, "send");
 
   // Every slot but ours is a peer of a shared LUN; each gets a reader when its record shows a writer.
   if (options.shared) {
@@ -95,6 +100,12 @@ std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
   engine_options.write_dsync = options.write_dsync;
   link->engine_ = make_io_engine(options.engine, engine_options);
 
+  // Checked before anything is written: a shared LUN given as a pair's receive volume.
+  if (link->recv_volume_) {
+    auto probed = probe_formatted_superblock(*link->recv_volume_);
+    if (probed.superblock && probed.superblock->slot_count > 1)
+      throw shared_lun_in_a_pair(options.recv_path, probed.superblock->slot_count, "receive");
+  }
   link->claim_and_start(now);
   link->try_attach_receive_volume(now);
   // The pair's one peer starts somewhere worth saying (waiting for its volume, or unknown); a
@@ -180,6 +191,8 @@ void Link::try_attach_receive_volume(TimePoint now) {
     return;
   }
   const Superblock& sb = *checked.superblock;
+  if (recv_volume_ && sb.slot_count > 1)
+    throw shared_lun_in_a_pair(volume.path(), sb.slot_count, "receive");
   if (peer.slot >= sb.slot_count)
     throw VolumeError(fmt::format("{}: peer slot {} does not exist (the volume has {} slots)", volume.path(),
                                   peer.slot, sb.slot_count));

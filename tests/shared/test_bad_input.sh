@@ -37,6 +37,7 @@ expect_refusal "a slot no volume has" "slot 64" "0 to 63" -- --volume "$shared" 
 expect_refusal "a one-slot volume in shared mode" "$single" -- --volume "$single" --slot 0 --node-name a
 expect_refusal "a one-slot volume, slot 1" "$single" "slot 1" -- --volume "$single" --slot 1 --node-name a
 expect_refusal "a shared volume as the send volume" "$shared" -- --send "$shared" --recv "$single"
+expect_refusal "a shared volume as the receive volume" "$shared" -- --send "$single" --recv "$shared"
 expect_refusal "both modes at once" "--volume" "--send" -- --volume "$shared" --slot 0 --send "$single" --recv "$single"
 expect_refusal "a node name of 64 bytes" "63" -- --volume "$shared" --slot 0 --node-name "$(printf 'n%.0s' $(seq 64))"
 echo "PASS"

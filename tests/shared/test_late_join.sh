@@ -48,7 +48,10 @@ note "d's receiver after 3 s of silence: $(cat "$E2E_RUN/old.json")"
 [ "$(jq .received "$E2E_RUN/old.json")" = 0 ] || fail "d received $(jq .received "$E2E_RUN/old.json") datagrams sent before it started"
 delivered=$(status_json d | jq '[.peers[].rx.frames] | add')
 note "d's readers delivered $delivered frames so far: $(status_json d | jq -c '[.peers[] | {slot, state, frames: .rx.frames, head}]')"
-[ "$delivered" = 0 ] || fail "d delivered $delivered frames though nothing was sent since it started"
+# Background frames a kernel sends on its own after d came up (IPv6 MLD reports repeated at random
+# intervals after a link comes up) are new traffic and may reach d; the 600 old datagrams, a block
+# or so each, must not.
+[ "$delivered" -le 10 ] || fail "d delivered $delivered frames though only the kernels' own few were sent since it started"
 old_drops=$(status_json d | jq '.drops.rx_too_old + .drops.rx_admin_down')
 [ "$old_drops" = 0 ] || fail "d read $old_drops old frames (and dropped them) instead of starting at the writers' heads"
 
