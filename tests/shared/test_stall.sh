@@ -45,6 +45,9 @@ missing=$(jq .missing "$E2E_RUN/flood.json")
 drops=$(( $(tx_drops a) + $(rx_drops c) ))
 [ "$missing" -le "$drops" ] || fail "$missing datagrams of the flood are missing but a and c counted only $drops drops"
 
+# The bound: lap_after, plus the margin, plus two hops of a parked reader (a heartbeat interval
+# each) and the flood's own jitter on this machine (gaps of about 1 s were seen with no freeze).
+silence_limit=$((LAP_AFTER_MS + SHARED_MARGIN_MS + 500))
 # The longest silence between two answers to a's pings (timestamps from ping -D), and when it began
 # (ms after the freeze).
 read -r gap_ms gap_at < <(awk -F'[][]' -v stop=$t_stop '/bytes from/ { t = $2 * 1000
@@ -53,9 +56,9 @@ read -r gap_ms gap_at < <(awk -F'[][]' -v stop=$t_stop '/bytes from/ { t = $2 * 
   END { printf "%d %d\n", gap, at }' "$E2E_RUN/ping.log")
 answered=$(grep -c 'bytes from' "$E2E_RUN/ping.log" || true)
 note "a -> b: $answered pings answered, longest silence $gap_ms ms from $gap_at ms after the freeze" \
-  "(limit $((LAP_AFTER_MS + SHARED_MARGIN_MS)) ms)"
+  "(limit $silence_limit ms)"
 [ "$answered" -gt 100 ] || fail "a's pings to b were answered $answered times in 6 s"
-[ "$gap_ms" -le $((LAP_AFTER_MS + SHARED_MARGIN_MS)) ] ||
+[ "$gap_ms" -le "$silence_limit" ] ||
   fail "a's pings to b went unanswered for $gap_ms ms with d frozen (lap_after $LAP_AFTER_MS ms)"
 
 note "kill -CONT d"

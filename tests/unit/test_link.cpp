@@ -130,7 +130,7 @@ TEST_CASE("a peer that stops writing its record is declared dead - a clean stop 
   }
 }
 
-TEST_CASE("a reader's progress reaches its state record within the ack interval, not only at heartbeats", "[link]") {
+TEST_CASE("a reader's progress of a 32nd of the ring reaches its state record within the ack interval, not only at heartbeats", "[link]") {
   TempFile file(8 << 20);
   Superblock sb = format_file(file, 65536);
   LinkOptions o = loopback_options(file.path());
@@ -144,9 +144,16 @@ TEST_CASE("a reader's progress reaches its state record within the ack interval,
   REQUIRE(sink.indices.size() == 200);
   uint64_t consumed = link->reader()->consumed();
   REQUIRE(consumed - 1 < sb.ring_blocks / 8);
-  run_until(
-      *link, sink, [&] { return read_state(file.path(), sb).acks[0] == consumed; }, milliseconds(200));
-  CHECK(read_state(file.path(), sb).acks[0] == consumed);
+  // Progress of a 32nd of the ring goes out within the ack interval; what is left below that rides
+  // the heartbeat (10 s here): a few blocks never make a writer's ring look full.
+  uint64_t noticeable = sb.ring_blocks / 32;
+  REQUIRE(consumed >= noticeable);
+  auto published_enough = [&] {
+    uint64_t acked = read_state(file.path(), sb).acks[0];
+    return acked >= noticeable && acked + noticeable > consumed;
+  };
+  run_until(*link, sink, published_enough, milliseconds(200));
+  CHECK(published_enough());
 }
 
 TEST_CASE("an unformatted receive volume is waited for, not an error", "[link]") {
