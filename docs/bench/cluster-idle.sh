@@ -7,22 +7,8 @@
 # Usage (as root): docs/bench/cluster-idle.sh [SECONDS] [-- VNICD FLAGS]
 #   (VNIC_BUILD: a build directory; the flags go to every vnicd, e.g. -- --poll-park-ms 0)
 set -euo pipefail
-seconds=${1:-20}
-[ $# -gt 0 ] && shift
-[ "${1:-}" = -- ] && shift
-vnicd_flags=("$@")
-top=$(cd "$(dirname "$0")/../.." && pwd)
-export VNIC_LAB=${VNIC_LAB:-cost} VNIC_BUILD=${VNIC_BUILD:-$top/build}
-export VNIC_LAB_ADDR_PREFIX=10.77.40 VNIC_LAB_LAN_PREFIX=10.77.41
-lab=$top/tools/vnic-lab/vnic-lab
-"$lab" down >/dev/null 2>&1 || true
-trap '"$lab" down >/dev/null 2>&1' EXIT
-
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
-ios() { "$VNIC_BUILD/tools/vnicctl/vnicctl" status --socket "$("$lab" socket "$1")" --json |
-  jq '[.tx.blocks, .rx.reads, .counters.state_reads, .counters.state_writes] | map(. // 0) | add'; }
-frames() { "$VNIC_BUILD/tools/vnicctl/vnicctl" status --socket "$("$lab" socket "$1")" --json | jq '.tx.frames // 0'; }
-hz=$(getconf CLK_TCK)
+export VNIC_LAB=${VNIC_LAB:-cost} VNIC_LAB_ADDR_PREFIX=10.77.40 VNIC_LAB_LAN_PREFIX=10.77.41
+source "$(dirname "$0")/idle_lib.sh"
 
 measure() {
   local what=$1 side pid t0 t1 c0 c1 i0 i1 f0 f1

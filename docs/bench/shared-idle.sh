@@ -5,21 +5,8 @@
 # writes. Flat in N is the point: one table read shows every writer.
 # Usage (as root): docs/bench/shared-idle.sh [SECONDS] [-- VNICD FLAGS]   (VNIC_BUILD: a build directory)
 set -euo pipefail
-seconds=${1:-20}
-[ $# -gt 0 ] && shift
-[ "${1:-}" = -- ] && shift
-vnicd_flags=("$@")
-top=$(cd "$(dirname "$0")/../.." && pwd)
-export VNIC_LAB=${VNIC_LAB:-sidle} VNIC_BUILD=${VNIC_BUILD:-$top/build}
-export VNIC_LAB_ADDR_PREFIX=10.77.45 VNIC_LAB_LAN_PREFIX=10.77.46
-lab=$top/tools/vnic-lab/vnic-lab
-"$lab" down >/dev/null 2>&1 || true
-trap '"$lab" down >/dev/null 2>&1' EXIT
-
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }  # utime + stime, in clock ticks
-ios() { "$VNIC_BUILD/tools/vnicctl/vnicctl" status --socket "$("$lab" socket "$1")" --json |
-  jq '[.tx.blocks, .rx.reads, .counters.state_reads, .counters.state_writes] | map(. // 0) | add'; }
-hz=$(getconf CLK_TCK)
+export VNIC_LAB=${VNIC_LAB:-sidle} VNIC_LAB_ADDR_PREFIX=10.77.45 VNIC_LAB_LAN_PREFIX=10.77.46
+source "$(dirname "$0")/idle_lib.sh"
 sides=(a b c d e f g h)
 
 for n in 2 4 8; do
