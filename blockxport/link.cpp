@@ -106,7 +106,7 @@ std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
     if (probed.superblock && probed.superblock->slot_count > 1)
       throw shared_lun_in_a_pair(options.recv_path, probed.superblock->slot_count, "receive");
   }
-  link->claim_and_start(now);
+  link->claim_and_start();
   link->try_attach_receive_volume(now);
   // The pair's one peer starts somewhere worth saying (waiting for its volume, or unknown); a
   // shared LUN's peers speak when they first change.
@@ -117,7 +117,7 @@ std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
 // Takes our slot and writes the running record that goes out before any block, so a reader can
 // always tell our epoch from a dead one's. A mirrored pair's send volume is ours alone by
 // construction; a shared LUN's slot is claimed (slot_claim.h).
-void Link::claim_and_start(TimePoint now) {
+void Link::claim_and_start() {
   uint64_t epoch = random_epoch();
   StateExchangeOptions x;
   x.record_version = options_.shared ? kStateRecordVersion2 : kStateRecordVersion1;
@@ -167,7 +167,6 @@ void Link::claim_and_start(TimePoint now) {
         std::min(send_sb_.block_size, std::max(writer_options.write_unit, send_volume_.logical_block_size()));
   writer_ = std::make_unique<BlockWriter>(*engine_, send_volume_.fd(), send_sb_, options_.send_slot, epoch,
                                           exchange_->first_sequence(), writer_options, keys_.get());
-  (void)now;
 }
 
 void Link::try_attach_receive_volume(TimePoint now) {
@@ -238,7 +237,7 @@ void Link::reap(Nanos wait, TimePoint& now) {
         if (index == kStateWrite) {
           exchange_->on_write_done(done[i].result);
         } else {
-          auto seen = exchange_->on_read_done(done[i].result, now);
+          auto seen = exchange_->on_read_done(done[i].result);
           on_peer_records(seen, now, peer_read_can_confirm_);
         }
         break;

@@ -156,7 +156,7 @@ class Link {
 
  private:
   Link(const LinkOptions& options, Volume send, std::optional<Volume> recv);
-  void claim_and_start(TimePoint now);
+  void claim_and_start();
   void try_attach_receive_volume(TimePoint now);
   void reap(Nanos wait, TimePoint& now);
   OwnProgress progress() const;

@@ -224,8 +224,7 @@ PeerRecordObservation StateExchange::check_slot(uint32_t slot, std::span<const s
   return out;
 }
 
-std::vector<PeerRecordObservation> StateExchange::on_read_done(int32_t result, TimePoint now) {
-  (void)now;
+std::vector<PeerRecordObservation> StateExchange::on_read_done(int32_t result) {
   read_in_flight_ = false;
   std::vector<PeerRecordObservation> out;
   size_t expected = size_t{slot_span_} * kStateRecordStride;

@@ -91,7 +91,7 @@ class StateExchange {
   // The table read: every heartbeat, or urgently (rate-limited) when asked.
   std::optional<TimePoint> read_due(bool urgent) const;
   bool maybe_read(TimePoint now, bool urgent);  // true: a read began
-  std::vector<PeerRecordObservation> on_read_done(int32_t result, TimePoint now);
+  std::vector<PeerRecordObservation> on_read_done(int32_t result);
   // Our slot holds another writer's record: a second node writes it (shared table only).
   const std::optional<StateRecord>& usurper() const { return usurper_; }
 
