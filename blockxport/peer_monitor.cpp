@@ -18,6 +18,11 @@ std::string_view peer_state_name(PeerState state) {
   return "?";
 }
 
+bool record_moved(const StateRecord& a, const StateRecord& b) {
+  return a.epoch != b.epoch || a.heartbeat != b.heartbeat || a.head_sequence != b.head_sequence ||
+         a.status != b.status;
+}
+
 bool PeerMonitor::change_to(PeerState next, TimePoint now) {
   if (next == state_) return false;
   state_ = next;
@@ -43,8 +48,7 @@ bool PeerMonitor::observe(const std::optional<StateRecord>& record, TimePoint no
     last_ = r;
     return change_to(PeerState::stopped, now);
   }
-  bool moved = last_ && (last_->epoch != r.epoch || last_->heartbeat != r.heartbeat ||
-                         last_->head_sequence != r.head_sequence || last_->status != r.status);
+  bool moved = last_ && record_moved(*last_, r);
   bool first_look = !last_.has_value();
   last_ = r;
   if (moved) {

@@ -21,6 +21,10 @@ enum class PeerState : uint8_t {
 };
 std::string_view peer_state_name(PeerState state);
 
+// The liveness rule, one place for everyone who judges it (the monitor, the slot claim, vnicctl
+// inspect): a writer is alive while its record moves (epoch, heartbeat, head or status).
+bool record_moved(const StateRecord& before, const StateRecord& after);
+
 class PeerMonitor {
  public:
   explicit PeerMonitor(Nanos dead_after) : dead_after_(dead_after) {}

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "blockxport/aligned_buffer.h"
+#include "blockxport/peer_monitor.h"
 #include "blockxport/sequence_recovery.h"
 
 namespace blockxport {
@@ -14,11 +15,6 @@ namespace {
 
 bool in_use(const StateRecordDecode& d, const Superblock& sb) {
   return d.error == DecodeError::none && d.record.uuid == sb.uuid && d.record.status != WriterStatus::empty;
-}
-
-bool moved(const StateRecord& a, const StateRecord& b) {
-  return a.epoch != b.epoch || a.heartbeat != b.heartbeat || a.head_sequence != b.head_sequence ||
-         a.status != b.status;
 }
 
 [[noreturn]] void refuse(const Volume& volume, uint32_t slot, const StateRecord& owner) {
@@ -72,7 +68,7 @@ SlotJudgement judge_slot(const Volume& volume, const Superblock& sb, uint32_t sl
     TimePoint read_at = Clock::now();
     StateRecordDecode again = read_state_record(volume, sb, slot);
     if (again.error != DecodeError::none) continue;  // torn by the owner's write: that is a write, look again
-    if (moved(first, again.record)) {
+    if (record_moved(first, again.record)) {
       if (again.record.status == WriterStatus::clean_stop) {
         out = {SlotPrevious::stopped, std::move(again), read_at};
         return out;

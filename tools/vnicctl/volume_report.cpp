@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "blockxport/aligned_buffer.h"
+#include "blockxport/peer_monitor.h"
 #include "blockxport/sequence_recovery.h"
 #include "blockxport/volume.h"
 #include "blockxport/volume_check.h"
@@ -83,8 +84,8 @@ SlotReport read_slot(const Volume& volume, const Superblock& sb, uint32_t slot, 
 
 namespace {
 
-// The slot claim's own rule (blockxport/slot_claim.h): a running record is somebody's only while
-// it moves.
+// The slot claim's own rule (blockxport/peer_monitor.h, record_moved): a running record is
+// somebody's only while it moves.
 void judge_liveness(const Volume& volume, const Superblock& sb, std::vector<SlotReport>& slots,
                     std::chrono::milliseconds watch) {
   bool any_running = false;
@@ -109,11 +110,7 @@ void judge_liveness(const Volume& volume, const Superblock& sb, std::vector<Slot
       slot.liveness = SlotLiveness::alive;  // torn by a write while we read: somebody writes it
       continue;
     }
-    const auto& a = after.record;
-    const auto& b = before.record;
-    bool moved = a.epoch != b.epoch || a.heartbeat != b.heartbeat || a.head_sequence != b.head_sequence ||
-                 a.status != b.status;
-    slot.liveness = moved ? SlotLiveness::alive : SlotLiveness::dead;
+    slot.liveness = blockxport::record_moved(before.record, after.record) ? SlotLiveness::alive : SlotLiveness::dead;
   }
 }
 
