@@ -23,8 +23,14 @@ enum Subkey : uint64_t { kBlockMacSubkey = 1, kBlockAeadSubkey = 2, kStateMacSub
 constexpr size_t kNonceBytes = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
 static_assert(kNonceBytes == crypto_stream_xchacha20_NONCEBYTES && kNonceBytes == 24);
 using Nonce = std::array<std::byte, kNonceBytes>;
-// The volume UUID, then the header up to its CRC: what binds a block to its place.
-using AssociatedData = std::array<std::byte, sizeof(Uuid) + kBlockHeaderBytes - 4>;
+// The volume UUID, then the header up to its CRC, then a version 2 header's extension: what binds
+// a block to its place (and its destinations).
+struct AssociatedData {
+  std::array<std::byte, sizeof(Uuid) + kBlockHeaderV2Bytes - 4> bytes;
+  size_t length = 0;
+  const std::byte* data() const { return bytes.data(); }
+  size_t size() const { return length; }
+};
 
 void ensure_sodium() {
   static const bool ready = sodium_init() >= 0;
@@ -44,17 +50,21 @@ Nonce block_nonce(const BlockHeader& h, const Uuid& volume) {
   return n;
 }
 
-AssociatedData associated_data(std::span<const std::byte> block, const Uuid& volume) {
+AssociatedData associated_data(std::span<const std::byte> block, const BlockHeader& h, const Uuid& volume) {
   AssociatedData ad;
   auto header = block_mac_header(block);
-  std::memcpy(ad.data(), volume.data(), volume.size());
-  std::memcpy(ad.data() + volume.size(), header.data(), header.size());
+  auto extension = block_header_extension(block, h);
+  std::memcpy(ad.bytes.data(), volume.data(), volume.size());
+  std::memcpy(ad.bytes.data() + volume.size(), header.data(), header.size());
+  std::memcpy(ad.bytes.data() + volume.size() + header.size(), extension.data(), extension.size());
+  ad.length = volume.size() + header.size() + extension.size();
   return ad;
 }
 
 // Poly1305 under a one-time key, the first 32 bytes of XChaCha20(key, nonce), as NaCl's
-// secretbox does: streamed over UUID, header and records without encrypting anything. Both
-// leading parts have fixed lengths, so the concatenation is unambiguous.
+// secretbox does: streamed over UUID, header and records without encrypting anything. The
+// leading parts' lengths are fixed by the header's version, which they include, so the
+// concatenation is unambiguous.
 AuthTag one_time_mac(const std::array<unsigned char, kKeyBytes>& key, const Nonce& nonce, const AssociatedData& ad,
                      std::span<const std::byte> records) {
   unsigned char one_time_key[crypto_onetimeauth_KEYBYTES];
@@ -143,7 +153,7 @@ const Keyring::Derived* Keyring::find(uint32_t id) const {
 void Keyring::seal_block(std::span<std::byte> block, const BlockHeader& h, const Uuid& volume) const {
   if (!h.authenticated() || h.key_id != write_.id) throw std::logic_error("block header not sealed by this keyring");
   Nonce nonce = block_nonce(h, volume);
-  AssociatedData ad = associated_data(block, volume);
+  AssociatedData ad = associated_data(block, h, volume);
   std::span<std::byte> records = block_records(block, h);
   std::span<std::byte> tag = block_tag(block, h);
   if (h.encrypted()) {
@@ -161,7 +171,7 @@ AuthResult Keyring::open_block(std::span<std::byte> block, const BlockHeader& h,
   const Derived* key = find(h.key_id);
   if (!key) return AuthResult::unknown_key;
   Nonce nonce = block_nonce(h, volume);
-  AssociatedData ad = associated_data(block, volume);
+  AssociatedData ad = associated_data(block, h, volume);
   std::span<std::byte> records = block_records(block, h);
   std::span<std::byte> tag = block_tag(block, h);
   if (h.encrypted()) {

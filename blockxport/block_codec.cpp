@@ -2,22 +2,26 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "blockxport/block_auth.h"
 
 namespace blockxport {
 
-void BlockBuilder::start(std::span<std::byte> block, const Keyring* keys) {
+void BlockBuilder::start(std::span<std::byte> block, const Keyring* keys, uint16_t version) {
   block_ = block;
   keys_ = keys;
+  version_ = version;
+  destinations_ = 0;
   trailer_ = keys ? static_cast<uint32_t>(kAuthTagBytes) : 0;
-  used_ = kBlockHeaderBytes;
+  used_ = version == kBlockVersion2 ? kBlockHeaderV2Bytes : kBlockHeaderBytes;
   payload_ = 0;
   records_ = 0;
 }
 
-size_t BlockBuilder::append(FrameSpan frame, size_t offset) {
+size_t BlockBuilder::append(FrameSpan frame, size_t offset, uint64_t destinations) {
   if (full()) return 0;
+  destinations_ |= destinations;
   size_t room = this->room();
   size_t take = std::min(room, frame.size() - offset);
   uint16_t flags = 0;
@@ -35,6 +39,8 @@ void BlockBuilder::seal(BlockHeader header, uint32_t dirty_bytes, const Uuid& vo
   if (dirty_bytes > used_) std::memset(block_.data() + used_, 0, dirty_bytes - used_);
   header.record_count = records_;
   header.valid_bytes = used_ + trailer_;
+  header.version = version_;
+  header.destinations = version_ == kBlockVersion2 ? destinations_ : kAllDestinations;
   if (!keys_) {
     header.flags = 0;
     header.key_id = 0;
@@ -54,6 +60,12 @@ FrameAssembler::FrameAssembler() {
   partial_[1].resize(kMaxFrameBytes);
 }
 
+uint32_t FrameAssembler::pass_over_block() {
+  uint32_t dropped = abandon();
+  foreign_tail_ = true;
+  return dropped;
+}
+
 uint32_t FrameAssembler::abandon() {
   bool was_open = open_;
   open_ = false;
@@ -65,10 +77,11 @@ FrameAssembler::Result FrameAssembler::take(std::span<const std::byte> block, co
                                             bool continuous, std::vector<FrameSpan>& out) {
   Result result;
   if (!continuous) result.dropped_partials += abandon();
+  bool foreign_tail = std::exchange(foreign_tail_, false);
 
-  // First pass: the records must exactly tile [64, records_end), or nothing in the block is trusted.
+  // First pass: the records must exactly tile [header, records_end), or nothing in the block is trusted.
   const size_t end = header.records_end();
-  size_t pos = kBlockHeaderBytes;
+  size_t pos = header.header_bytes();
   for (uint32_t i = 0; i < header.record_count; ++i) {
     if (pos + kRecordHeaderBytes > end) return Result{false, 0, result.dropped_partials};
     RecordHeader rec = decode_record_header(block.data() + pos);
@@ -82,7 +95,7 @@ FrameAssembler::Result FrameAssembler::take(std::span<const std::byte> block, co
   }
   if (pos != end) return Result{false, 0, result.dropped_partials};
 
-  pos = kBlockHeaderBytes;
+  pos = header.header_bytes();
   for (uint32_t i = 0; i < header.record_count; ++i) {
     RecordHeader rec = decode_record_header(block.data() + pos);
     FrameSpan bytes = block.subspan(pos + kRecordHeaderBytes, rec.length);
@@ -100,7 +113,7 @@ FrameAssembler::Result FrameAssembler::take(std::span<const std::byte> block, co
       current_ ^= 1;
       open_ = true;
     } else if (!open_) {
-      ++result.dropped_partials;  // the tail of a frame whose head we never saw
+      if (!(foreign_tail && i == 0)) ++result.dropped_partials;  // the tail of a frame whose head we never saw
       continue;
     }
     if (partial_length_ + bytes.size() > kMaxFrameBytes) {

@@ -23,10 +23,12 @@ using FrameSpan = std::span<const std::byte>;
 class BlockBuilder {
  public:
   // `keys`: the block will be sealed authenticated (its records leave room for the tag).
-  void start(std::span<std::byte> block, const Keyring* keys = nullptr);
+  // `version`: kBlockVersion2 carries the destinations of the frames appended.
+  void start(std::span<std::byte> block, const Keyring* keys = nullptr, uint16_t version = kBlockVersion1);
   // Appends frame[offset, ...) as one record, as much as fits. Returns the bytes taken; 0 means
-  // the block is full. The record is flagged first/last from offset and what fit.
-  size_t append(FrameSpan frame, size_t offset);
+  // the block is full. The record is flagged first/last from offset and what fit. Every part of
+  // a split frame carries the frame's `destinations`, so each block's mask covers its records.
+  size_t append(FrameSpan frame, size_t offset, uint64_t destinations = kAllDestinations);
   bool empty() const { return records_ == 0; }
   bool full() const { return used_ + kRecordHeaderBytes + trailer_ >= block_.size(); }
   // Frame bytes one more record could take.
@@ -44,6 +46,8 @@ class BlockBuilder {
  private:
   std::span<std::byte> block_;
   const Keyring* keys_ = nullptr;
+  uint16_t version_ = kBlockVersion1;
+  uint64_t destinations_ = 0;  // the union of the appended frames'
   uint32_t trailer_ = 0;  // the tag an authenticated block ends with
   uint32_t used_ = 0;
   uint32_t payload_ = 0;
@@ -70,6 +74,11 @@ class FrameAssembler {
 
   // Forget a frame left open (the reader jumped); returns 1 when one was dropped.
   uint32_t abandon();
+  // The reader passes over a block that holds nothing for it (its destinations leave it out). A
+  // frame that block ends with is not ours either (its every part carries its destinations), so
+  // its tail at the start of the next block is passed over too, and not counted as dropped.
+  // Returns 1 if a frame of ours was left open (it cannot complete).
+  uint32_t pass_over_block();
 
  private:
   // Two buffers, so a frame completed by a block's first record survives a new frame started by
@@ -78,6 +87,7 @@ class FrameAssembler {
   int current_ = 0;
   size_t partial_length_ = 0;
   bool open_ = false;
+  bool foreign_tail_ = false;  // the block before was passed over: a leading tail is not ours
 };
 
 }  // namespace blockxport

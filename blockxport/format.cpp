@@ -30,6 +30,7 @@ static_assert(st2::echoes + st2::echo_stride * kMaxSlots == st2::tag && st2::tag
               st2::auth_crc + 4 == kAuthStateRecordV2Bytes);
 static_assert(kStateRecordMaxBytes <= kStateRecordStride);
 static_assert(bh::crc + 4 == kBlockHeaderBytes);
+static_assert(bh::destinations == kBlockHeaderBytes && bh::header_crc + 4 == kBlockHeaderV2Bytes);
 
 bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -295,10 +296,19 @@ StateRecordDecode decode_state_record(std::span<const std::byte> in) {
   return result;
 }
 
+namespace {
+// Version 2's header CRC: the header up to the block CRC, then the extension up to itself.
+uint32_t block_header_crc(std::span<const std::byte> block) {
+  return crc32c(block.subspan(bh::destinations, bh::header_crc - bh::destinations), crc32c(block.first(bh::crc)));
+}
+}  // namespace
+
 void encode_block_header(const BlockHeader& h, std::span<std::byte> block) {
   std::byte* p = block.data();
   le::store<uint32_t>(p + bh::magic, kBlockMagic);
-  le::store<uint16_t>(p + bh::version, static_cast<uint16_t>(kFormatVersion));
+  if (h.version != kBlockVersion1 && h.version != kBlockVersion2)
+    throw std::invalid_argument("block header version must be 1 or 2");
+  le::store<uint16_t>(p + bh::version, h.version);
   le::store<uint16_t>(p + bh::flags, h.flags);
   le::store<uint32_t>(p + bh::slot, h.slot);
   le::store<uint32_t>(p + bh::record_count, h.record_count);
@@ -309,10 +319,19 @@ void encode_block_header(const BlockHeader& h, std::span<std::byte> block) {
   le::store<uint32_t>(p + bh::key_id, h.key_id);
   le::store<uint64_t>(p + bh::volume_tag, h.volume_tag);
   le::store<uint32_t>(p + bh::reserved1, 0);
+  if (h.version == kBlockVersion2) {
+    le::store<uint64_t>(p + bh::destinations, h.destinations);
+    le::store<uint32_t>(p + bh::reserved2, 0);
+    le::store<uint32_t>(p + bh::header_crc, block_header_crc(block));
+  }
 }
 
 void finish_block(std::span<std::byte> block) {
   uint32_t valid_bytes = le::u32(block.data() + bh::valid_bytes);
+  // A version 2 header's own CRC too: the value encode_block_header wrote, unless the header
+  // changed since (a tool or test resealing an edited block).
+  if (le::u16(block.data() + bh::version) == kBlockVersion2 && block.size() >= kBlockHeaderV2Bytes)
+    le::store<uint32_t>(block.data() + bh::header_crc, block_header_crc(block));
   uint32_t crc = crc32c(block.first(bh::crc));
   crc = crc32c(block.subspan(kBlockHeaderBytes, valid_bytes - kBlockHeaderBytes), crc);
   le::store<uint32_t>(block.data() + bh::crc, crc);
@@ -325,8 +344,12 @@ void seal_block(const BlockHeader& h, std::span<std::byte> block) {
 
 std::span<const std::byte> block_mac_header(std::span<const std::byte> block) { return block.first(bh::crc); }
 
+std::span<const std::byte> block_header_extension(std::span<const std::byte> block, const BlockHeader& h) {
+  return block.subspan(kBlockHeaderBytes, h.header_bytes() - kBlockHeaderBytes);
+}
+
 std::span<std::byte> block_records(std::span<std::byte> block, const BlockHeader& h) {
-  return block.subspan(kBlockHeaderBytes, h.records_end() - kBlockHeaderBytes);
+  return block.subspan(h.header_bytes(), h.records_end() - h.header_bytes());
 }
 
 std::span<std::byte> block_tag(std::span<std::byte> block, const BlockHeader& h) {
@@ -345,11 +368,16 @@ BlockDecode decode_block(std::span<const std::byte> data, uint32_t block_size) {
     result.check = all_zero(data.first(kBlockHeaderBytes)) ? BlockCheck::empty : BlockCheck::bad_magic;
     return result;
   }
-  if (le::u16(p + bh::version) != kFormatVersion) {
+  BlockHeader& h = result.header;
+  h.version = le::u16(p + bh::version);
+  if (h.version != kBlockVersion1 && h.version != kBlockVersion2) {
     result.check = BlockCheck::bad_version;
     return result;
   }
-  BlockHeader& h = result.header;
+  if (data.size() < h.header_bytes()) {
+    result.check = BlockCheck::need_more;
+    return result;
+  }
   h.flags = le::u16(p + bh::flags);
   // Unknown bits, or encryption without the tag that authenticates it: not a layout we can read.
   if ((h.flags & ~bh::kKnownFlags) != 0 || (h.encrypted() && !h.authenticated())) {
@@ -364,11 +392,19 @@ BlockDecode decode_block(std::span<const std::byte> data, uint32_t block_size) {
   h.valid_bytes = le::u32(p + bh::valid_bytes);
   h.volume_tag = le::u64(p + bh::volume_tag);
   h.key_id = le::u32(p + bh::key_id);
-  uint32_t least = static_cast<uint32_t>(kBlockHeaderBytes + (h.authenticated() ? kAuthTagBytes : 0));
+  uint32_t least = static_cast<uint32_t>(h.header_bytes() + (h.authenticated() ? kAuthTagBytes : 0));
   if (h.valid_bytes < least || h.valid_bytes > block_size) {
     // Cannot trust valid_bytes to size a CRC; a torn header looks like this too.
     result.check = BlockCheck::bad_length;
     return result;
+  }
+  if (h.version == kBlockVersion2) {
+    if (le::u32(p + bh::header_crc) != block_header_crc(data)) {
+      result.check = BlockCheck::bad_checksum;  // a torn or corrupt header
+      return result;
+    }
+    h.destinations = le::u64(p + bh::destinations);
+    result.header_checked = true;
   }
   if (h.valid_bytes > data.size()) {
     result.check = BlockCheck::need_more;

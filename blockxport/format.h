@@ -24,7 +24,8 @@ inline constexpr size_t kLabelBytes = 64;
 
 inline constexpr size_t kSuperblockBytes = 256;   // encoded length, CRC included
 inline constexpr size_t kStateRecordBytes = 596;  // encoded length, CRC included (plain layout)
-inline constexpr size_t kBlockHeaderBytes = 64;
+inline constexpr size_t kBlockHeaderBytes = 64;    // version 1; a version 2 header extends it
+inline constexpr size_t kBlockHeaderV2Bytes = 80;  // version 2: destinations and a header CRC follow
 inline constexpr size_t kRecordHeaderBytes = 8;
 
 // Authentication (docs/FORMAT.md, "Authenticated and encrypted blocks"): a 16-byte tag closes an
@@ -148,7 +149,14 @@ struct StateRecordDecode {
 };
 StateRecordDecode decode_state_record(std::span<const std::byte> in);
 
-// ---- Block header (first 64 bytes of every ring block) ----
+// ---- Block header (first 64 bytes of every ring block, 80 in version 2) ----
+
+// Version 1: what a mirrored pair writes. Version 2 (a shared LUN's blocks) adds a destination
+// mask, so a node skips blocks that hold nothing for it, and a CRC of the header alone, so it can
+// trust that mask from the first logical block without reading the rest. Readers take both.
+inline constexpr uint16_t kBlockVersion1 = 1;
+inline constexpr uint16_t kBlockVersion2 = 2;
+inline constexpr uint64_t kAllDestinations = ~uint64_t{0};
 
 enum BlockFlags : uint16_t {
   kBlockAuthenticated = 1u << 0,  // a tag follows the records, inside valid_bytes
@@ -156,6 +164,7 @@ enum BlockFlags : uint16_t {
 };
 
 struct BlockHeader {
+  uint16_t version = kBlockVersion1;
   uint16_t flags = 0;
   uint32_t slot = 0;
   uint32_t record_count = 0;
@@ -165,23 +174,36 @@ struct BlockHeader {
   uint32_t valid_bytes = 0;  // header plus records; the rest of the block is zero padding
   uint64_t volume_tag = 0;
   uint32_t key_id = 0;  // authenticated blocks: which key sealed it; 0 otherwise
+  // Version 2: bit j set when a frame in the block is for the node in slot j (all set: for every
+  // node, as a broadcast or a destination not learned yet). Version 1 blocks are for everyone.
+  uint64_t destinations = kAllDestinations;
 
+  uint32_t header_bytes() const {
+    return static_cast<uint32_t>(version >= kBlockVersion2 ? kBlockHeaderV2Bytes : kBlockHeaderBytes);
+  }
+  bool for_slot(uint32_t reader_slot) const {
+    return reader_slot >= 64 || ((destinations >> reader_slot) & 1) != 0;
+  }
   bool authenticated() const { return (flags & kBlockAuthenticated) != 0; }
   bool encrypted() const { return (flags & kBlockEncrypted) != 0; }
   // Where the records end: valid_bytes less the tag of an authenticated block.
   uint32_t records_end() const { return valid_bytes - (authenticated() ? uint32_t{kAuthTagBytes} : 0u); }
 };
 
-// Encodes the header into the first 64 bytes of `block` and the CRC over header and
-// block[64, valid_bytes): records (and an authenticated block's tag) must already be in place.
+// Encodes the header into the first header_bytes() of `block` (version 2: with its header CRC)
+// and the CRC over block[0, 0x3C) and block[64, valid_bytes): records (and an authenticated
+// block's tag) must already be in place.
 void seal_block(const BlockHeader& header, std::span<std::byte> block);
 // The same in two steps, for authenticated blocks: the tag covers the encoded header, and the
 // CRC covers the tag. finish_block reads valid_bytes from the encoded header.
 void encode_block_header(const BlockHeader& header, std::span<std::byte> block);
+// (A version 2 header's own CRC is recomputed too, so an edited block reseals whole.)
 void finish_block(std::span<std::byte> block);
-// What an authenticated block's tag covers besides its records: the header up to the CRC.
+// What an authenticated block's tag covers besides its records: the header up to the CRC, and a
+// version 2 header's extension past it.
 std::span<const std::byte> block_mac_header(std::span<const std::byte> block);
-// The records [64, records_end) and the tag [records_end, valid_bytes) of a decoded block.
+std::span<const std::byte> block_header_extension(std::span<const std::byte> block, const BlockHeader& header);
+// The records [header_bytes, records_end) and the tag [records_end, valid_bytes) of a decoded block.
 std::span<std::byte> block_records(std::span<std::byte> block, const BlockHeader& header);
 std::span<std::byte> block_tag(std::span<std::byte> block, const BlockHeader& header);
 
@@ -199,6 +221,9 @@ enum class BlockCheck : uint8_t {
 struct BlockDecode {
   BlockCheck check = BlockCheck::empty;
   BlockHeader header;
+  // Version 2: the header's own CRC held, so its fields (destinations among them) are what the
+  // writer wrote even when the check is need_more. Always true with `ok`.
+  bool header_checked = false;
 };
 // `data` is what was read of the block (at least the first 64 bytes); `block_size` is the
 // volume's. Checks structure and CRC only; which slot, epoch and sequence are acceptable is

@@ -39,6 +39,9 @@ namespace bh {
 constexpr size_t magic = 0x00, version = 0x04, flags = 0x06, slot = 0x08, record_count = 0x0C, epoch = 0x10,
                  sequence = 0x18, timestamp = 0x20, valid_bytes = 0x28, key_id = 0x2C, volume_tag = 0x30,
                  reserved1 = 0x38, crc = 0x3C;
+// Version 2's extension, after the block CRC (which covers it, as it covers the records), with
+// the header's own CRC last.
+constexpr size_t destinations = 0x40, reserved2 = 0x48, header_crc = 0x4C;
 constexpr uint16_t kKnownFlags = kBlockAuthenticated | kBlockEncrypted;
 }  // namespace bh
 

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace blockxport {
 
@@ -33,6 +34,8 @@ enum class EngineKind : uint8_t { automatic, io_uring, libaio, sync };
 struct EngineOptions {
   unsigned depth = 64;       // most requests in flight at once
   bool write_dsync = false;  // RWF_DSYNC on every write (FUA on most devices)
+  // Let register_memory() pin owners' buffers once (io_uring fixed buffers); false: never.
+  bool fixed_buffers = true;
 };
 
 class IoEngine {
@@ -62,6 +65,54 @@ class IoEngine {
   // ready as soon as submit() returns). After it fires, drain_completion_fd() and then reap().
   virtual int completion_fd() const { return -1; }
   virtual void drain_completion_fd() {}
+
+  // Memory its owner does I/O into for as long as it holds it (the writer's block buffers, a
+  // reader's window). An engine that can (io_uring: fixed buffers) pins its pages once, so that a
+  // request into it skips pinning them again, which is most of an O_DIRECT request's CPU cost on
+  // top of the device's. Returns false where it cannot (another engine, the table is full, or
+  // RLIMIT_MEMLOCK); requests into the memory then work as before. A region is unregistered
+  // before it is freed, with nothing in flight into it.
+  virtual bool register_memory(std::span<std::byte> /*memory*/) { return false; }
+  virtual void unregister_memory(std::span<std::byte> /*memory*/) {}
+  // Requests that went through registered memory, of all submitted (for benchmarks and status).
+  virtual uint64_t fixed_requests() const { return 0; }
+
+  // Expires with the engine: a RegisteredMemory that outlives it (an owner that drains the
+  // engine by destroying it first) then has nothing left to unregister.
+  std::weak_ptr<const void> lifetime() const { return lifetime_; }
+
+ private:
+  std::shared_ptr<const void> lifetime_ = std::make_shared<int>(0);
+};
+
+// Registers memory with an engine for the holder's life (see IoEngine::register_memory).
+class RegisteredMemory {
+ public:
+  RegisteredMemory() = default;
+  RegisteredMemory(IoEngine& engine, std::span<std::byte> memory)
+      : engine_(engine.register_memory(memory) ? &engine : nullptr), lifetime_(engine.lifetime()), memory_(memory) {}
+  ~RegisteredMemory() { reset(); }
+  RegisteredMemory(RegisteredMemory&& other) noexcept
+      : engine_(std::exchange(other.engine_, nullptr)), lifetime_(other.lifetime_), memory_(other.memory_) {}
+  RegisteredMemory& operator=(RegisteredMemory&& other) noexcept {
+    if (this != &other) {
+      reset();
+      engine_ = std::exchange(other.engine_, nullptr);
+      lifetime_ = other.lifetime_;
+      memory_ = other.memory_;
+    }
+    return *this;
+  }
+  bool registered() const { return engine_ != nullptr; }
+
+ private:
+  void reset() {
+    if (engine_ && !lifetime_.expired()) engine_->unregister_memory(memory_);
+    engine_ = nullptr;
+  }
+  IoEngine* engine_ = nullptr;
+  std::weak_ptr<const void> lifetime_;
+  std::span<std::byte> memory_;
 };
 
 struct IoEngineError : std::runtime_error {

@@ -69,6 +69,9 @@ class FaultEngine final : public IoEngine {
   unsigned depth() const override { return inner_->depth(); }
   int completion_fd() const override { return inner_->completion_fd(); }
   void drain_completion_fd() override { inner_->drain_completion_fd(); }
+  bool register_memory(std::span<std::byte> memory) override { return inner_->register_memory(memory); }
+  void unregister_memory(std::span<std::byte> memory) override { inner_->unregister_memory(memory); }
+  uint64_t fixed_requests() const override { return inner_->fixed_requests(); }
 
   size_t submit(std::span<const IoRequest> requests) override {
     size_t room = depth() > in_flight() ? depth() - in_flight() : 0;

@@ -2,6 +2,7 @@
 // fd is what an epoll loop waits on.
 #include <fmt/format.h>
 #include <liburing.h>
+#include <sys/uio.h>
 #include <linux/fs.h>
 
 #include <algorithm>
@@ -33,6 +34,44 @@ class UringEngine final : public IoEngine {
  public:
   explicit UringEngine(const EngineOptions& options)
       : depth_(options.depth), write_dsync_(options.write_dsync), ready_(options.depth) {
+    init_ring();
+    // A sparse table (Linux 5.19) filled as owners register their buffers; without it, no fixed
+    // buffers, and every request pins its pages as before.
+    if (options.fixed_buffers && io_uring_register_buffers_sparse(&ring_, kFixedSlots) == 0)
+      fixed_.resize(kFixedSlots);
+  }
+
+  ~UringEngine() override {
+    drain();
+    io_uring_queue_exit(&ring_);
+  }
+
+  bool register_memory(std::span<std::byte> memory) override {
+    auto free_slot = std::find_if(fixed_.begin(), fixed_.end(), [](const Fixed& f) { return f.length == 0; });
+    if (free_slot == fixed_.end() || memory.empty()) return false;
+    iovec iov{memory.data(), memory.size()};
+    __u64 tag = 0;
+    unsigned index = static_cast<unsigned>(free_slot - fixed_.begin());
+    // Fails with ENOMEM past RLIMIT_MEMLOCK: the memory is then used unregistered.
+    if (io_uring_register_buffers_update_tag(&ring_, index, &iov, &tag, 1) != 1) return false;
+    *free_slot = Fixed{memory.data(), memory.size()};
+    return true;
+  }
+
+  void unregister_memory(std::span<std::byte> memory) override {
+    for (size_t i = 0; i < fixed_.size(); ++i) {
+      if (fixed_[i].base != memory.data()) continue;
+      iovec none{nullptr, 0};
+      __u64 tag = 0;
+      io_uring_register_buffers_update_tag(&ring_, static_cast<unsigned>(i), &none, &tag, 1);
+      fixed_[i] = Fixed{};
+    }
+  }
+
+  uint64_t fixed_requests() const override { return fixed_requests_; }
+
+ private:
+  void init_ring() {
     // SUBMIT_ALL makes the kernel keep going past an SQE it rejects (the error arrives as that
     // request's CQE), so a batch is always consumed whole; kernels before 5.18 lack it.
     int rc = io_uring_queue_init(depth_, &ring_, IORING_SETUP_SUBMIT_ALL);
@@ -49,11 +88,7 @@ class UringEngine final : public IoEngine {
     }
   }
 
-  ~UringEngine() override {
-    drain();
-    io_uring_queue_exit(&ring_);
-  }
-
+ public:
   std::string_view name() const override { return "io_uring"; }
   unsigned in_flight() const override { return in_flight_; }
   unsigned depth() const override { return depth_; }
@@ -70,12 +105,20 @@ class UringEngine final : public IoEngine {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       if (sqe == nullptr) break;
       const IoRequest& request = requests[prepared];
+      int fixed = fixed_index(request);
       if (request.op == IoOp::read) {
-        io_uring_prep_read(sqe, request.fd, request.buffer, request.length, request.offset);
+        if (fixed >= 0)
+          io_uring_prep_read_fixed(sqe, request.fd, request.buffer, request.length, request.offset, fixed);
+        else
+          io_uring_prep_read(sqe, request.fd, request.buffer, request.length, request.offset);
       } else {
-        io_uring_prep_write(sqe, request.fd, request.buffer, request.length, request.offset);
+        if (fixed >= 0)
+          io_uring_prep_write_fixed(sqe, request.fd, request.buffer, request.length, request.offset, fixed);
+        else
+          io_uring_prep_write(sqe, request.fd, request.buffer, request.length, request.offset);
         if (write_dsync_) sqe->rw_flags = RWF_DSYNC;
       }
+      if (fixed >= 0) ++fixed_requests_;
       sqe->user_data = request.tag;
     }
 
@@ -145,7 +188,26 @@ class UringEngine final : public IoEngine {
     in_flight_ = 0;
   }
 
+  // The registered region a request lies in, or -1.
+  int fixed_index(const IoRequest& request) const {
+    auto* begin = static_cast<const std::byte*>(request.buffer);
+    for (size_t i = 0; i < fixed_.size(); ++i) {
+      const Fixed& f = fixed_[i];
+      if (f.length != 0 && begin >= f.base && begin + request.length <= f.base + f.length) return static_cast<int>(i);
+    }
+    return -1;
+  }
+
+  struct Fixed {
+    const std::byte* base = nullptr;
+    size_t length = 0;  // 0: a free slot of the table
+  };
+  // A writer's pool, a window per peer reader (a shared LUN's 63) and the state buffers.
+  static constexpr unsigned kFixedSlots = 72;
+
   io_uring ring_{};
+  std::vector<Fixed> fixed_;  // empty: no fixed buffers here
+  uint64_t fixed_requests_ = 0;
   unsigned depth_;
   bool write_dsync_;
   unsigned in_flight_ = 0;

@@ -98,6 +98,7 @@ std::unique_ptr<Link> Link::open(const LinkOptions& options, TimePoint now) {
   engine_options.depth = options.writer.queue_depth +
                          options.reader.depth * static_cast<unsigned>(link->peers_.size()) + 4;
   engine_options.write_dsync = options.write_dsync;
+  engine_options.fixed_buffers = options.fixed_buffers;
   link->engine_ = make_io_engine(options.engine, engine_options);
 
   // Checked before anything is written: a shared LUN given as a pair's receive volume.
@@ -161,6 +162,9 @@ void Link::claim_and_start() {
   }
 
   WriterOptions writer_options = options_.writer;
+  // A shared LUN's blocks name the slots they are for; a pair keeps version 1, which a peer of an
+  // earlier release reads.
+  writer_options.block_version = options_.shared ? kBlockVersion2 : kBlockVersion1;
   // O_DIRECT writes must be whole logical blocks of the device.
   if (writer_options.write_unit != 0)
     writer_options.write_unit =
@@ -210,12 +214,15 @@ LinkPeer* Link::peer_for_slot(uint32_t slot) {
   return nullptr;
 }
 
-size_t Link::send(std::span<const FrameSpan> frames, TimePoint now) {
-  size_t taken = writer_->send(frames, now);
+size_t Link::send(std::span<const FrameSpan> frames, TimePoint now, std::span<const uint64_t> destinations) {
+  size_t taken = writer_->send(frames, now, destinations);
   writer_->flush(now);
+  // A reply comes from where the frames went: only those peers' readers expect one.
+  uint64_t sent_to = destinations.empty() ? kAllDestinations : 0;
+  for (size_t i = 0; i < std::min(taken, destinations.size()); ++i) sent_to |= destinations[i];
   if (taken > 0)
     for (auto& p : peers_)
-      if (p.reader) p.reader->expect_reply(now, taken);
+      if (p.reader && ((sent_to >> p.slot) & 1)) p.reader->expect_reply(now, taken);
   return taken;
 }
 
@@ -384,6 +391,7 @@ void Link::observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimeP
       // A shared LUN's peer gets its reader (and its memory) when its slot first shows a writer.
       peer.reader = std::make_unique<BlockReader>(*engine_, send_volume_.fd(), send_sb_, peer.slot,
                                                   send_volume_.logical_block_size(), options_.reader, keys_.get());
+      peer.reader->set_own_slot(options_.send_slot);
     }
     WriterView view{record.epoch, record.epoch_first_sequence, record.head_sequence, record.writer_monotonic_ns, now};
     if (!peer.reader->attached()) {
@@ -412,9 +420,14 @@ void Link::observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimeP
 void Link::update_writer_flow(TimePoint now, bool fresh) {
   std::optional<uint64_t> least;
   uint64_t next = writer_->next_sequence();
+  // A fresh slot's writer starts at sequence 1, so a reader attached to it that has consumed
+  // nothing yet shows 0, the same as one not reading us. On a shared LUN every live node reads
+  // every slot: there, within our first lap, 0 is taken for "attached, nothing consumed" and
+  // waited for (lap_after still bounds it), else a fast first burst would lap the new reader.
+  bool first_lap = options_.shared && exchange_->first_sequence() == 1 && next <= send_sb_.ring_blocks + 1;
   for (auto& p : peers_) {
     bool alive = p.monitor.alive() || p.monitor.state() == PeerState::unknown;
-    if (!alive || p.acked == 0) {
+    if (!alive || (p.acked == 0 && !(first_lap && p.monitor.alive()))) {
       p.lapped_out = false;
       continue;
     }

@@ -43,6 +43,7 @@ struct LinkOptions {
   EngineKind engine = EngineKind::automatic;
   bool open_dsync = false;   // O_DSYNC on the send volume
   bool write_dsync = false;  // RWF_DSYNC on every block write
+  bool fixed_buffers = true; // io_uring: register the block buffers once (IoEngine::register_memory)
   WriterOptions writer;
   ReaderOptions reader;
   Nanos heartbeat_interval{100'000'000};
@@ -109,8 +110,9 @@ class Link {
   static std::unique_ptr<Link> open(const LinkOptions& options, TimePoint now = Clock::now());
   ~Link();
 
-  // Frames to send, in order; returns how many were taken (see BlockWriter::send).
-  size_t send(std::span<const FrameSpan> frames, TimePoint now);
+  // Frames to send, in order; returns how many were taken (see BlockWriter::send). A shared LUN's
+  // `destinations[i]`: the peer slots frame i is for (see DestinationLearning); empty: all.
+  size_t send(std::span<const FrameSpan> frames, TimePoint now, std::span<const uint64_t> destinations = {});
   // Reaps completions and does whatever is due (writes, polls, heartbeats, peer checks); if
   // nothing is due it waits up to `max_wait` for a completion or the next deadline.
   void run_once(FrameSink& sink, Nanos max_wait);
@@ -120,6 +122,8 @@ class Link {
   std::vector<TransportEvent> take_events() { return std::exchange(events_, {}); }
 
   std::string_view engine_name() const { return engine_->name(); }
+  // Requests that used registered memory (io_uring fixed buffers), of all the link submitted.
+  uint64_t fixed_requests() const { return engine_->fixed_requests(); }
   // For an epoll loop: readable when I/O completed (-1: the engine has none; poll instead).
   int completion_fd() const { return engine_->completion_fd(); }
   void drain_completion_fd() { engine_->drain_completion_fd(); }

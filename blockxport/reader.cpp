@@ -80,6 +80,7 @@ BlockReader::BlockReader(IoEngine& engine, int fd, const Superblock& superblock,
   if (superblock_.block_size % logical_block_size_ != 0)
     throw std::invalid_argument("block size is not a multiple of the device's logical block size");
   window_memory_ = AlignedBuffer(slots_.size() * superblock_.block_size, std::max<uint32_t>(logical_block_size_, 4096));
+  registered_ = RegisteredMemory(engine_, window_memory_.span());
   for (size_t i = 0; i < slots_.size(); ++i) slots_[i].memory = window_memory_.data() + i * superblock_.block_size;
   max_read_blocks_ = std::max<uint32_t>(1, options_.max_read_bytes / superblock_.block_size);
   frames_.reserve(superblock_.block_size / (kRecordHeaderBytes + 1) + 1);
@@ -283,6 +284,12 @@ bool BlockReader::acceptable_epoch(uint64_t epoch, uint64_t sequence) {
 
 void BlockReader::classify(ReadSlot& s, TimePoint now) {
   BlockDecode d = decode_block(std::span<const std::byte>(s.memory, s.read_bytes), superblock_.block_size);
+  if (d.check == BlockCheck::need_more && not_for_us_unread(s, d.header, d.header_checked)) {
+    ++stats_.payload_reads_saved;
+    s.state = SlotState::ready;
+    s.header = d.header;
+    return;
+  }
   if (d.check == BlockCheck::need_more) {
     uint32_t wanted = round_to_logical(d.header.valid_bytes);
     IoRequest rest{IoOp::read,
@@ -314,7 +321,7 @@ void BlockReader::classify(ReadSlot& s, TimePoint now) {
         } else if (acceptable_epoch(h.epoch, h.sequence)) {
           s.state = SlotState::ready;
           s.header = h;
-          predicted_bytes_ = round_to_logical(h.valid_bytes);
+          if (h.for_slot(own_slot_)) predicted_bytes_ = round_to_logical(h.valid_bytes);
         } else {
           ++stats_.stale_epoch_blocks;
           wants_writer_state_ = true;  // a newer writer we have not heard of yet, or a dead one
@@ -337,6 +344,14 @@ void BlockReader::classify(ReadSlot& s, TimePoint now) {
       s.state = SlotState::invalid;  // torn, or corrupt: re-read until the timeout
       return;
   }
+}
+
+// A version 2 header whose own CRC holds, at its place and in an epoch we take, that leaves us
+// out: the rest of the block is not ours to read. Never with keys: nothing that was not
+// authenticated is acted on, and the tag covers the whole block.
+bool BlockReader::not_for_us_unread(const ReadSlot& s, const BlockHeader& h, bool header_checked) {
+  return header_checked && !keys_ && !h.authenticated() && !h.for_slot(own_slot_) && h.slot == slot_ &&
+         h.volume_tag == superblock_.volume_tag() && h.sequence == s.sequence && acceptable_epoch(h.epoch, h.sequence);
 }
 
 bool BlockReader::authentic(ReadSlot& s, const BlockHeader& h) {
@@ -484,6 +499,9 @@ void ReaderStats::add(const ReaderStats& o) {
   read_errors += o.read_errors;
   auth_failed_blocks += o.auth_failed_blocks;
   auth_no_key_blocks += o.auth_no_key_blocks;
+  blocks_not_for_us += o.blocks_not_for_us;
+  bytes_not_for_us += o.bytes_not_for_us;
+  payload_reads_saved += o.payload_reads_saved;
   delivery_age.merge(o.delivery_age);
 }
 
@@ -535,6 +553,18 @@ size_t BlockReader::deliver(FrameSink& sink, TimePoint now) {
         continue;
       }
       skipping_old_ = false;
+      if (!h.for_slot(own_slot_)) {
+        // Unicast among other nodes: consumed in order (and acknowledged), never decoded. Not
+        // data for the spin or the dense-traffic test either: a parked reader stays parked.
+        ++stats_.blocks_not_for_us;
+        stats_.bytes_not_for_us += h.valid_bytes;
+        stats_.dropped_partial_frames += assembler_.pass_over_block();
+        continuous_ = true;
+        streaming_ = true;  // read ahead: headers only, several in flight
+        next_poll_at_ = now;
+        advance(next_ + 1, now);
+        continue;
+      }
       // Its timestamp bounds the clock offset too, tighter than records do while data streams.
       if (h.epoch == writer_.epoch) writer_clock_.observe(h.writer_timestamp_ns, now);
       frames_.clear();

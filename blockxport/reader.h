@@ -84,6 +84,12 @@ struct ReaderStats {
   // Counted once per sequence, however often it is re-read.
   uint64_t auth_failed_blocks = 0;
   uint64_t auth_no_key_blocks = 0;  // authenticated blocks while no key is configured: never delivered
+  // A shared LUN's blocks whose destinations leave us out (unicast among other nodes): consumed
+  // in sequence, their frames neither decoded nor delivered. Of those, the ones whose payload
+  // was never read at all (the header, read with the first logical block, sufficed).
+  uint64_t blocks_not_for_us = 0;
+  uint64_t bytes_not_for_us = 0;
+  uint64_t payload_reads_saved = 0;
   // How old each delivered block was when delivered: from the writer's timestamp to now, the two
   // clocks joined by the smallest delay ever seen (see WriterClock), so it includes the storage
   // write, mirror and poll delay and errs young by at most that smallest delay.
@@ -188,6 +194,9 @@ class BlockReader {
   void note_writer(const WriterView& writer);
   void set_options(const ReaderOptions& options);
   void set_keys(const Keyring* keys) { keys_ = keys; }
+  // Our slot on a shared LUN: blocks whose destinations leave it out are passed over (version 2
+  // headers). Unset: every block is for us.
+  void set_own_slot(uint32_t slot) { own_slot_ = slot; }
 
   // Our own node just sent: most traffic is request and response, so the answer is due within a
   // round trip. The back-off restarts from its shortest interval (no spinning), so an idle link
@@ -251,6 +260,7 @@ class BlockReader {
   // How many idle slots from `sequence` on one read can fill: contiguous on disk and in memory.
   size_t run_length(uint64_t sequence, size_t limit) const;
   void classify(ReadSlot& slot, TimePoint now);
+  bool not_for_us_unread(const ReadSlot& slot, const BlockHeader& header, bool header_checked);
   // Checks (and decrypts) a block before anything acts on it; counts a failure.
   bool authentic(ReadSlot& slot, const BlockHeader& header);
   void note_readahead_miss(ReadSlot& slot);
@@ -280,11 +290,13 @@ class BlockReader {
   int fd_;
   Superblock superblock_;
   uint32_t slot_;
+  uint32_t own_slot_ = kMaxSlots;  // none: every block is for us
   uint32_t logical_block_size_;
   ReaderOptions options_;
   const Keyring* keys_;
 
   AlignedBuffer window_memory_;
+  RegisteredMemory registered_;  // declared after window_memory_: unregistered before it is freed
   std::vector<ReadSlot> slots_;
   uint32_t max_read_blocks_ = 1;
   unsigned window_ = 1;

@@ -26,14 +26,18 @@ BlockWriter::BlockWriter(IoEngine& engine, int fd, const Superblock& superblock,
   if (pool >= superblock_.ring_blocks)
     throw std::invalid_argument("ring is too short for the writer queue depth (needs more than 2 x depth + 1 blocks)");
   buffers_.resize(pool);
+  // One arena for the pool, registered with the engine once (fixed buffers where it can).
+  arena_ = AlignedBuffer(pool * superblock_.block_size, 4096);
   for (uint32_t i = 0; i < pool; ++i) {
-    buffers_[i].memory = AlignedBuffer(superblock_.block_size, 4096);
+    buffers_[i].memory = arena_.span().subspan(size_t{i} * superblock_.block_size, superblock_.block_size);
     free_.push_back(static_cast<uint32_t>(pool - 1 - i));
   }
+  registered_ = RegisteredMemory(engine_, arena_.span());
 }
 
 bool BlockWriter::ring_has_room_for(uint64_t sequence) const {
-  if (!reader_alive_ || reader_ack_ == 0) return true;
+  // A live reader at 0 has consumed nothing of a writer that began at 1: one lap of room.
+  if (!reader_alive_) return true;
   return sequence <= reader_ack_ + superblock_.ring_blocks;
 }
 
@@ -61,7 +65,7 @@ bool BlockWriter::open_block(TimePoint now) {
   Buffer& buffer = buffers_[index];
   buffer.sequence = next_sequence_++;
   buffer.done = false;
-  builder_.start(buffer.memory.span(), keys_);
+  builder_.start(buffer.memory, keys_, options_.block_version);
   filling_ = index;
   filling_since_ = now;
   outstanding_.push_back(index);
@@ -88,9 +92,9 @@ void BlockWriter::seal_current(FlushReason reason, TimePoint now) {
   ++stats_.flushes[static_cast<size_t>(reason)];
 }
 
-size_t BlockWriter::send(std::span<const FrameSpan> frames, TimePoint now) {
-  const size_t per_block =
-      superblock_.block_size - kBlockHeaderBytes - kRecordHeaderBytes - (keys_ ? kAuthTagBytes : 0);
+size_t BlockWriter::send(std::span<const FrameSpan> frames, TimePoint now, std::span<const uint64_t> destinations) {
+  const size_t header_bytes = options_.block_version == kBlockVersion2 ? kBlockHeaderV2Bytes : kBlockHeaderBytes;
+  const size_t per_block = superblock_.block_size - header_bytes - kRecordHeaderBytes - (keys_ ? kAuthTagBytes : 0);
   size_t taken = 0;
   for (; taken < frames.size(); ++taken) {
     FrameSpan frame = frames[taken];
@@ -117,11 +121,12 @@ size_t BlockWriter::send(std::span<const FrameSpan> frames, TimePoint now) {
       stats_.bytes_dropped_ring_full += frame.size();
       continue;
     }
-    size_t offset = filling_ ? builder_.append(frame, 0) : 0;
+    uint64_t mask = taken < destinations.size() ? destinations[taken] : kAllDestinations;
+    size_t offset = filling_ ? builder_.append(frame, 0, mask) : 0;
     while (offset < frame.size()) {
       if (filling_) seal_current(FlushReason::full, now);
       open_block(now);
-      offset += builder_.append(frame, offset);
+      offset += builder_.append(frame, offset, mask);
     }
     if (builder_.full()) seal_current(FlushReason::full, now);
     ++stats_.frames_sent;
@@ -175,7 +180,7 @@ void BlockWriter::set_keys(const Keyring* keys, TimePoint now) {
   // The partial block reserved room for the old keys' tag (or none): seal it as it was begun.
   if (filling_ && !builder_.empty()) seal_current(FlushReason::forced, now);
   keys_ = keys;
-  if (filling_) builder_.start(buffers_[*filling_].memory.span(), keys_);
+  if (filling_) builder_.start(buffers_[*filling_].memory, keys_, options_.block_version);
 }
 
 void BlockWriter::flush_all(TimePoint now) {

@@ -35,6 +35,8 @@ struct WriterOptions {
   // an earlier lap left, which no reader interprets (the checksum covers the valid bytes only).
   // 0 writes whole blocks. The link raises it to the device's logical block size if larger.
   uint32_t write_unit = 4096;
+  // kBlockVersion2 (a shared LUN): each block names the slots its frames are for.
+  uint16_t block_version = kBlockVersion1;
 };
 
 enum class FlushReason : uint8_t { full, idle, slot_freed, deadline, forced };
@@ -65,8 +67,9 @@ class BlockWriter {
 
   // Takes frames in order and returns how many it took: placed into blocks, or dropped and
   // counted because the ring is full. Fewer than offered only when every block buffer is busy;
-  // offer the rest again after completions.
-  size_t send(std::span<const FrameSpan> frames, TimePoint now);
+  // offer the rest again after completions. `destinations[i]` is the slot mask frame i is for
+  // (version 2 blocks); empty: every frame is for every slot.
+  size_t send(std::span<const FrameSpan> frames, TimePoint now, std::span<const uint64_t> destinations = {});
 
   // Submits what the flush policy says is due. Called after send() and after completions.
   void flush(TimePoint now);
@@ -110,7 +113,7 @@ class BlockWriter {
 
  private:
   struct Buffer {
-    AlignedBuffer memory;
+    std::span<std::byte> memory;  // its part of arena_
     uint32_t dirty_bytes = 0;  // how much of it the last block used (zeroed lazily)
     uint64_t sequence = 0;
     uint32_t payload_bytes = 0;
@@ -135,6 +138,8 @@ class BlockWriter {
   WriterOptions options_;
   const Keyring* keys_;
 
+  AlignedBuffer arena_;
+  RegisteredMemory registered_;  // declared after arena_: unregistered before it is freed
   std::vector<Buffer> buffers_;
   std::vector<uint32_t> free_;
   std::deque<uint32_t> sealed_;       // waiting for a write slot, in sequence order
@@ -142,7 +147,6 @@ class BlockWriter {
   BlockBuilder builder_;
   std::optional<uint32_t> filling_;
   TimePoint filling_since_{};
-  size_t frame_offset_ = 0;  // bytes of the frame at the head of send() already placed
 
   uint64_t next_sequence_;
   unsigned in_flight_ = 0;

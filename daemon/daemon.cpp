@@ -151,8 +151,9 @@ Daemon::Daemon(Config config) : config_(std::move(config)), started_at_(Clock::n
   if (config_.mac) {
     mac = vnic::MacAddress::parse(*config_.mac);
   } else {
-    // Stable across restarts: the same volume and slot give the same address.
-    std::string seed = blockxport::format_uuid(link_->send_superblock().uuid) + "/" + std::to_string(config_.send_slot);
+    // Stable across restarts: the same volume and slot give the same address (a shared LUN's
+    // slot is link_->own_slot(), so every node of the segment has its own).
+    std::string seed = blockxport::format_uuid(link_->send_superblock().uuid) + "/" + std::to_string(link_->own_slot());
     mac = vnic::derive_local_mac(seed);
   }
   if (control_->mac() != mac) control_->set_mac(mac);
@@ -433,6 +434,7 @@ nlohmann::json Daemon::status() const {
   }
   StatusInputs in{config_,     *link_,        *tap_,       datapath_->counters(), reloads_, datapath_->carrier(),
                   datapath_->admin_up(), started_at_, kernel_link, realtime_};
+  if (link_->shared()) in.learning = &datapath_->learning();
   return build_status(in);
 }
 

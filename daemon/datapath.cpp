@@ -20,7 +20,13 @@ Datapath::Datapath(vnic::FrameDevice& device, blockxport::Link& link)
   rx_frames_.reserve(link_.send_superblock().block_size);
 }
 
-void Datapath::deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader&) {
+void Datapath::deliver(std::span<const blockxport::FrameSpan> frames, const blockxport::BlockHeader& block) {
+  if (link_.shared()) {
+    auto now = Clock::now();
+    for (auto f : frames)
+      if (f.size() > vnic::kVnetHeaderBytes)
+        learning_.learn(f.subspan(vnic::kVnetHeaderBytes), block.slot, block.epoch, now);
+  }
   if (!admin_up_) {
     counters_.rx_dropped_admin_down += frames.size();  // a NIC that is down takes nothing in
     return;
@@ -51,8 +57,16 @@ void Datapath::pump_device_to_link(TimePoint now) {
       }
     }
     tx_views_.clear();
+    tx_destinations_.clear();
     for (const auto& frame : tx_batch_.frames()) tx_views_.push_back(frame.bytes());
-    size_t taken = link_.send(tx_views_, now);
+    if (link_.shared()) {
+      DestinationLearning::LiveEpochs live{};
+      for (const auto& p : link_.peers())
+        if (p.monitor.alive() && p.monitor.last_record()) live[p.slot] = p.monitor.last_record()->epoch;
+      for (const auto& frame : tx_batch_.frames())
+        tx_destinations_.push_back(learning_.destinations(frame.ethernet(), live, now));
+    }
+    size_t taken = link_.send(tx_views_, now, tx_destinations_);
     tx_batch_.consume_front(taken);
     if (!tx_batch_.empty()) {
       ++counters_.tx_backpressure_waits;  // every block buffer busy: wait for a write to finish

@@ -10,6 +10,7 @@
 
 #include "blockxport/clock.h"
 #include "blockxport/link.h"
+#include "daemon/destination_learning.h"
 #include "vnic/frame_batch.h"
 #include "vnic/frame_device.h"
 
@@ -48,6 +49,8 @@ class Datapath : private blockxport::FrameSink {
   void stop(blockxport::Nanos drain_for);
 
   bool carrier() const { return carrier_; }
+  // A shared LUN's learned destinations (see destination_learning.h).
+  const DestinationLearning& learning() const { return learning_; }
   bool admin_up() const { return admin_up_; }
   const DatapathCounters& counters() const { return counters_; }
 
@@ -62,6 +65,8 @@ class Datapath : private blockxport::FrameSink {
   blockxport::Link& link_;
   vnic::FrameBatch tx_batch_;
   std::vector<blockxport::FrameSpan> tx_views_;
+  std::vector<uint64_t> tx_destinations_;  // a shared LUN's: per frame of tx_views_
+  DestinationLearning learning_;
   std::vector<vnic::Frame> rx_frames_;
   bool device_readable_ = false;
   bool reading_ = true;

@@ -15,6 +15,12 @@ double ms_since(blockxport::TimePoint t, blockxport::TimePoint now) {
   return std::chrono::duration<double, std::milli>(now - t).count();
 }
 
+// The wall clock at the answer: every since_ms above is relative to it, so a reader dates a change
+// exactly (time_unix_ms - since_ms) however long the answer took to reach it.
+double unix_ms_now() {
+  return std::chrono::duration<double, std::milli>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 double ratio(uint64_t a, uint64_t b) { return b == 0 ? 0.0 : static_cast<double>(a) / static_cast<double>(b); }
 
 }  // namespace
@@ -66,17 +72,30 @@ nlohmann::json peers_json(const blockxport::Link& link, blockxport::TimePoint no
       const auto& rs = p.reader->stats();
       e[keys::kRx] = {{keys::kFrames, rs.frames_delivered},
                       {keys::kBytes, rs.bytes_delivered},
+                      {keys::kBlocks, rs.blocks_delivered},
                       {keys::kNextSequence, p.reader->next_sequence()},
                       {keys::kLostBlocks, rs.blocks_lost_lapped + rs.missing_blocks},
                       {keys::kCorruptBlocks, rs.corrupt_blocks + rs.malformed_blocks},
                       {keys::kLappedResyncs, rs.lapped_resyncs},
                       {keys::kBlocksLostLapped, rs.blocks_lost_lapped},
                       {keys::kTooOldFrames, rs.too_old_frames},
-                      {keys::kPartialFrames, rs.dropped_partial_frames}};
+                      {keys::kPartialFrames, rs.dropped_partial_frames},
+                      {keys::kNotForUsBlocks, rs.blocks_not_for_us}};
     }
     out.push_back(std::move(e));
   }
   return out;
+}
+
+// Where unicast went: to one learned slot, or flooded to all (see destination_learning.h).
+nlohmann::json learning_json(const DestinationLearning* learning) {
+  if (!learning) return nullptr;
+  const auto& st = learning->stats();
+  return {{keys::kAddresses, learning->size()},
+          {keys::kFramesDirected, st.frames_directed},
+          {keys::kFramesFlooded, st.frames_flooded},
+          {keys::kAddressesMoved, st.addresses_moved},
+          {keys::kTableFull, st.table_full}};
 }
 
 }  // namespace
@@ -155,6 +174,8 @@ nlohmann::json build_status(const StatusInputs& in) {
         {keys::kReadErrors, rs.read_errors},
         {keys::kAuthFailedBlocks, rs.auth_failed_blocks},
         {keys::kAuthNoKeyBlocks, rs.auth_no_key_blocks},
+        {keys::kBlocksNotForUs, rs.blocks_not_for_us},
+        {keys::kPayloadReadsSaved, rs.payload_reads_saved},
         {keys::kDeliveryAge, latency_json(rs.delivery_age)},
     };
     drops[keys::kRxTooOld] = rs.too_old_frames;
@@ -186,6 +207,7 @@ nlohmann::json build_status(const StatusInputs& in) {
         {keys::kIfindex, in.tap.ifindex()},
         {keys::kAdminUp, in.admin_up},
         {keys::kCarrier, in.carrier},
+        {keys::kCarrierSinceMs, ms_since(in.counters.carrier_since, now)},
         {keys::kOffloads, in.tap.offloads().to_string()},
         {keys::kReattached, in.tap.reattached()},
         {keys::kKeepInterface, in.config.keep_interface},
@@ -204,6 +226,7 @@ nlohmann::json build_status(const StatusInputs& in) {
         {keys::kBlockSize, sb.block_size},
         {keys::kBacking, link.send_volume().backing_description()}}},
       {keys::kUptimeS, ms_since(in.started_at, now) / 1000.0},
+      {keys::kTimeUnixMs, unix_ms_now()},
       // Scheduling and memory lock in force (what was asked for, and what the kernel granted).
       {keys::kProcess, realtime_status(in.config, in.realtime)},
       // The timers in force (after any SIGHUP), so tools judge figures against the real settings.
@@ -222,6 +245,7 @@ nlohmann::json build_status(const StatusInputs& in) {
       {keys::kNodeName, link.shared() ? json(in.config.effective_node_name()) : json(nullptr)},
       {keys::kPeer, peer_json},
       {keys::kPeers, peers_json(link, now)},
+      {keys::kLearning, learning_json(in.learning)},
       {keys::kAuth, auth_json(link.keys())},
       {keys::kTx, writer},
       {keys::kRx, reader},

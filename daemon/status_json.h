@@ -28,6 +28,8 @@ struct StatusInputs {
   // The interface as the kernel reports it (its drop counters); empty if netlink failed.
   std::optional<vnic::LinkState> kernel_link;
   const RealtimeState& realtime;
+  // A shared LUN's learned destinations; null in a pair.
+  const DestinationLearning* learning = nullptr;
 };
 
 nlohmann::json build_status(const StatusInputs& in);

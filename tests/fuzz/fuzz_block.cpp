@@ -49,7 +49,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       require(d.header.valid_bytes >= kBlockHeaderBytes && d.header.valid_bytes <= block_size &&
               d.header.valid_bytes <= size);
       walk(bytes, d.header, (size & 1) != 0);
-    } else if (d.check == BlockCheck::bad_checksum) {
+    } else if (d.check == BlockCheck::bad_checksum && d.header.valid_bytes <= size) {
+      // (A version 2 header whose own CRC fails says so before its valid_bytes is held against
+      // the input's length; resealing one that claims more bytes than it has would read past it.)
       copy.assign(bytes.begin(), bytes.end());
       finish_block(copy);
       auto resealed = decode_block(copy, block_size);

@@ -73,6 +73,17 @@ void write_blocks(const std::filesystem::path& dir) {
   h.valid_bytes = static_cast<uint32_t>(kBlockHeaderBytes + kRecordHeaderBytes + frame.size() + kAuthTagBytes);
   seal_block(h, block);
   write_file(dir / "gen-block-auth", std::span(block).first(h.valid_bytes));
+  // A shared LUN's version 2 block: destinations and the header CRC, a frame split off at its end.
+  std::vector<std::byte> v2(4096);
+  BlockBuilder v2_builder;
+  v2_builder.start(v2, nullptr, kBlockVersion2);
+  v2_builder.append(std::vector<std::byte>(100, std::byte{0x11}), 0, uint64_t{1} << 3);
+  v2_builder.append(std::vector<std::byte>(9000, std::byte{0x22}), 0, uint64_t{1} << 5);
+  BlockHeader v2_header;
+  v2_header.sequence = 3;
+  v2_header.epoch = 7;
+  v2_builder.seal(v2_header, 0);
+  write_file(dir / "gen-block-v2", std::span(v2).first(v2_builder.sealed_bytes()));
 }
 
 void write_superblocks(const std::filesystem::path& dir) {

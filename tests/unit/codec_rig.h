@@ -29,16 +29,18 @@ struct PackedBlock {
   blockxport::BlockHeader header;
 };
 
-// Seals a block whenever it is full, and the last one at the end.
+// Seals a block whenever it is full, and the last one at the end. `version` 2 blocks carry each
+// frame's `destinations[i]` (every slot where not given).
 inline std::vector<PackedBlock> pack(const std::vector<Bytes>& frames, uint32_t block_size,
-                                     uint64_t first_sequence = 1) {
+                                     uint64_t first_sequence = 1, uint16_t version = blockxport::kBlockVersion1,
+                                     const std::vector<uint64_t>& destinations = {}) {
   using namespace blockxport;
   std::vector<PackedBlock> blocks;
   BlockBuilder builder;
   uint64_t sequence = first_sequence;
   auto open = [&] {
     blocks.push_back({Bytes(block_size), {}});
-    builder.start(blocks.back().bytes);
+    builder.start(blocks.back().bytes, nullptr, version);
   };
   auto seal = [&] {
     BlockHeader h;
@@ -47,15 +49,15 @@ inline std::vector<PackedBlock> pack(const std::vector<Bytes>& frames, uint32_t 
     h.sequence = sequence++;
     h.volume_tag = 0xABCDEF;
     builder.seal(h, 0);
-    blocks.back().header = h;
-    blocks.back().header.valid_bytes = builder.used_bytes();
-    blocks.back().header.record_count = builder.record_count();
+    blocks.back().header = decode_block(blocks.back().bytes, block_size).header;
   };
   open();
-  for (const auto& f : frames) {
+  for (size_t i = 0; i < frames.size(); ++i) {
+    const Bytes& f = frames[i];
+    uint64_t to = i < destinations.size() ? destinations[i] : kAllDestinations;
     size_t offset = 0;
     while (offset < f.size()) {
-      size_t took = builder.append(f, offset);
+      size_t took = builder.append(f, offset, to);
       offset += took;
       if (offset < f.size() || builder.full()) {
         seal();

@@ -517,3 +517,41 @@ TEST_CASE("the completion eventfd wakes a poll loop when I/O completes", "[engin
   // Drained and nothing in flight: the fd is quiet again.
   CHECK(::poll(&p, 1, 0) == 0);
 }
+
+TEST_CASE("io_uring does I/O through registered memory as fixed buffers; other engines decline", "[io_engine]") {
+  EngineKind kind = each_engine();
+  INFO("engine " << blockxport::engine_kind_name(kind));
+  auto engine = engine_or_skip(kind);
+  if (!engine) return;
+  ScratchVolume scratch(1 << 20);
+  const uint32_t block = io_block_size(scratch.volume);
+  AlignedBuffer arena(8 * size_t{block}, block);
+  bool registered = engine->register_memory(arena.span());
+  CHECK(registered == (kind == EngineKind::io_uring));
+  std::vector<IoRequest> writes;
+  for (unsigned i = 0; i < 4; ++i) {
+    fill_pattern(arena.data() + size_t{i} * block, block, 70 + i);
+    writes.push_back({IoOp::write, scratch.volume.fd(), arena.data() + size_t{i} * block, block, uint64_t{i} * block, i});
+  }
+  REQUIRE(engine->submit(writes) == 4);
+  for (const auto& c : reap_all(*engine, 4)) CHECK(c.result == static_cast<int32_t>(block));
+  std::vector<IoRequest> reads;
+  for (unsigned i = 0; i < 4; ++i)
+    reads.push_back({IoOp::read, scratch.volume.fd(), arena.data() + size_t{4 + i} * block, block, uint64_t{i} * block, 10 + i});
+  REQUIRE(engine->submit(reads) == 4);
+  for (const auto& c : reap_all(*engine, 4)) CHECK(c.result == static_cast<int32_t>(block));
+  CHECK(std::memcmp(arena.data(), arena.data() + size_t{4} * block, size_t{4} * block) == 0);
+  CHECK(engine->fixed_requests() == (registered ? 8u : 0u));
+  // Unregistered, the same memory still works, the plain way.
+  engine->unregister_memory(arena.span());
+  CHECK(run_one(*engine, reads[0]) == static_cast<int32_t>(block));
+  CHECK(engine->fixed_requests() == (registered ? 8u : 0u));
+  // A request reaching past a registered region is not made fixed (the kernel would refuse it).
+  AlignedBuffer two(2 * size_t{block}, block);
+  if (engine->register_memory(two.span().first(block))) {
+    IoRequest across{IoOp::read, scratch.volume.fd(), two.data(), 2 * block, 0, 99};
+    CHECK(run_one(*engine, across) == static_cast<int32_t>(2 * block));
+    CHECK(engine->fixed_requests() == 8);
+    engine->unregister_memory(two.span().first(block));
+  }
+}

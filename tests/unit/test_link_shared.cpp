@@ -77,6 +77,7 @@ struct Node {
   SegmentSink sink;
   std::vector<Bytes> frames;
   std::vector<FrameSpan> views;
+  std::vector<uint64_t> destinations;  // per frame (empty: every frame to every slot)
   size_t sent = 0;
 };
 
@@ -91,7 +92,11 @@ void run_all(std::vector<Node*> nodes, Pred done, milliseconds limit = milliseco
   auto deadline = Clock::now() + limit;
   while (!done() && Clock::now() < deadline) {
     for (Node* n : nodes) {
-      if (n->sent < n->views.size()) n->sent += n->link->send(std::span(n->views).subspan(n->sent), Clock::now());
+      if (n->sent < n->views.size()) {
+        std::span<const uint64_t> to(n->destinations);
+        n->sent += n->link->send(std::span(n->views).subspan(n->sent), Clock::now(),
+                                 to.empty() ? to : to.subspan(n->sent));
+      }
       n->link->run_once(n->sink, std::chrono::microseconds(100));
     }
   }
@@ -104,22 +109,32 @@ bool all_alive(const Link& link, size_t peers) {
   return alive == peers;
 }
 
+// Opens a link on every slot of the volume and runs them until each sees every other alive.
+struct Segment {
+  explicit Segment(SharedVolume& volume) : nodes(volume.sb.slot_count) {
+    for (uint32_t i = 0; i < nodes.size(); ++i)
+      nodes[i].link = Link::open(shared_options(volume.file.path(), i, "n" + std::to_string(i)));
+    for (auto& n : nodes) all.push_back(&n);
+    run_all(all, [&] { return joined(); });
+  }
+  bool joined() const {
+    for (const auto& n : nodes)
+      if (!all_alive(*n.link, nodes.size() - 1)) return false;
+    return true;
+  }
+  std::vector<Node> nodes;
+  std::vector<Node*> all;
+};
+
 }  // namespace
 
 TEST_CASE("four links on one volume: every node gets every other node's frames, in order, and not its own",
           "[link][shared]") {
   SharedVolume volume(4);
-  std::vector<Node> nodes(4);
-  for (uint32_t i = 0; i < 4; ++i)
-    nodes[i].link = Link::open(shared_options(volume.file.path(), i, "n" + std::to_string(i)));
-  std::vector<Node*> all;
-  for (auto& n : nodes) all.push_back(&n);
-  run_all(all, [&] {
-    for (auto& n : nodes)
-      if (!all_alive(*n.link, 3)) return false;
-    return true;
-  });
-  for (auto& n : nodes) REQUIRE(all_alive(*n.link, 3));
+  Segment segment(volume);
+  REQUIRE(segment.joined());
+  auto& nodes = segment.nodes;
+  auto& all = segment.all;
   for (uint32_t i = 0; i < 4; ++i) queue_frames(nodes[i], i, 2000, 700);
   run_all(all, [&] {
     for (uint32_t r = 0; r < 4; ++r)
@@ -333,4 +348,43 @@ TEST_CASE("a live node that stops reading is lapped after lap_after and the othe
   CHECK(ws.frames_dropped_ring_full < all.size() / 4);
   REQUIRE(!got.empty());
   CHECK(got.back() == all.size() - 1);
+}
+
+TEST_CASE("frames for one slot reach it, and the other nodes pass over their blocks without reading the payload",
+          "[link][shared]") {
+  SharedVolume volume(3);
+  Segment segment(volume);
+  REQUIRE(segment.joined());
+  auto& nodes = segment.nodes;
+  auto& all = segment.all;
+  // 300 frames of 9000 bytes for slot 1 (each block's payload spans past its first 4 KiB), then
+  // 50 for everyone: node 2 must get the 50, in order, and not the 300, but for those that share
+  // a block with the first of the 50 (a block is for the union of its frames' destinations).
+  queue_frames(nodes[0], 0, 350, 9000);
+  nodes[0].destinations.assign(300, uint64_t{1} << 1);
+  nodes[0].destinations.resize(350, kAllDestinations);
+  auto has_last = [&] { return nodes[2].sink.from(0) > 0 && nodes[2].sink.by_sender.at(0).back() == 349; };
+  run_all(all, [&] { return nodes[1].sink.from(0) == 350 && has_last(); });
+  CHECK(nodes[1].sink.complete_in_order(0, 350));
+  CHECK(nodes[1].sink.corrupt == 0);
+  REQUIRE(has_last());
+  const auto& got = nodes[2].sink.by_sender.at(0);
+  const size_t frames_per_block = kBlockSize / 9000 + 1;
+  REQUIRE(got.size() >= 50);
+  CHECK(got.size() <= 50 + frames_per_block);
+  for (size_t i = 0; i < 50; ++i) CHECK(got[got.size() - 50 + i] == 300 + i);
+  for (size_t i = 1; i < got.size(); ++i) CHECK(got[i] == got[i - 1] + 1);
+  CHECK(nodes[2].sink.corrupt == 0);
+  auto passed_over = nodes[2].link->reader_totals();
+  REQUIRE(passed_over);
+  CHECK(passed_over->blocks_not_for_us > 0);
+  CHECK(passed_over->dropped_partial_frames == 0);  // a tail of the 300 is not a loss of ours
+  CHECK(passed_over->corrupt_blocks == 0);
+  CHECK(passed_over->missing_blocks == 0);
+  CHECK(passed_over->blocks_lost_lapped == 0);
+  CHECK(passed_over->payload_reads_saved > 0);
+  // Node 1 read everything it got: none of its blocks were passed over.
+  CHECK(nodes[1].link->reader_totals()->blocks_not_for_us == 0);
+  // The writer still waited for node 2's acknowledgement of the blocks it passed over.
+  CHECK(nodes[0].link->writer().stats().frames_dropped_ring_full == 0);
 }

@@ -68,6 +68,7 @@ LoopbackSession::LoopbackSession(const LoopbackConfig& config)
   options.peer_slot = 0;
   options.allow_loopback = true;
   options.engine = config.engine;
+  options.fixed_buffers = config.fixed_buffers;
   options.writer.queue_depth = config.queue_depth;
   options.reader.depth = config.read_depth;
   options.reader.max_read_bytes = config.max_read_bytes;
@@ -152,6 +153,7 @@ LoopbackResult LoopbackSession::finish() {
   link.stop();
   LoopbackResult result;
   result.engine = engine_name();
+  result.fixed_requests = link.fixed_requests();
   result.backing = link.send_volume().backing_description();
   result.logical_block_size = link.send_volume().logical_block_size();
   result.superblock = link.send_superblock();

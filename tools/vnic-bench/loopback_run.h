@@ -38,6 +38,7 @@ struct LoopbackConfig {
   unsigned read_depth = blockxport::ReaderOptions{}.depth;
   uint32_t max_read_bytes = blockxport::ReaderOptions{}.max_read_bytes;
   RingFullPolicy when_ring_full = RingFullPolicy::drop;
+  bool fixed_buffers = true;  // io_uring: block buffers registered once
   blockxport::Nanos drain_timeout{5'000'000'000};  // after a slice, wait at most this for its last frames
 };
 
@@ -56,6 +57,7 @@ struct SliceResult {
 
 struct LoopbackResult {
   std::string engine;
+  uint64_t fixed_requests = 0;  // of the engine's requests, through registered buffers
   std::string backing;
   uint32_t logical_block_size = 0;
   blockxport::Superblock superblock;

@@ -53,6 +53,7 @@ struct RawArgs {
   std::string max_read;    // empty: blockxport's default
   std::string rounds;      // empty: one per second of --duration, or 3 with --frames
   std::string when_ring_full = "drop";
+  std::string fixed_buffers = "on";
   std::string ceiling_duration;
   bool json = false;
   bool format = false;
@@ -112,6 +113,9 @@ RawPlan plan_from(const RawArgs& args) {
     l.when_ring_full = RingFullPolicy::wait;
   else
     throw UsageError(fmt::format("--when-ring-full {}: expected drop or wait", args.when_ring_full));
+  if (args.fixed_buffers != "on" && args.fixed_buffers != "off")
+    throw UsageError(fmt::format("--fixed-buffers {}: expected on or off", args.fixed_buffers));
+  l.fixed_buffers = args.fixed_buffers == "on";
   if (!args.frames.empty()) plan.frames = parse_count("--frames", args.frames, 1, uint64_t{1} << 40);
   plan.duration =
       args.duration.empty() ? kDefaultDuration : vnic_tools::parse_seconds("--duration", args.duration, kMaxSeconds);
@@ -269,6 +273,10 @@ vnic_tools::Subcommand add_raw_command(CLI::App& app) {
                   "if the ring really is full (default); wait: hold them while the writer's last acknowledgement "
                   "says its ring is full")
       ->type_name("drop|wait");
+  cmd->add_option("--fixed-buffers", args->fixed_buffers,
+                  "io_uring: register the link's block buffers once, so no request pins its pages (default on); "
+                  "off measures what that saves")
+      ->type_name("on|off");
   cmd->add_option("--ceiling-duration", args->ceiling_duration,
                   "Seconds of each storage ceiling over all rounds (default: --duration, or 2 with --frames)")
       ->type_name("S");

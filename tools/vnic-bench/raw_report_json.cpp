@@ -19,6 +19,7 @@ json config_json(const RawReport& report) {
            {"backing", v.backing},
            {"logical_block_size", v.logical_block_size},
            {"engine", v.engine},
+           {"fixed_buffer_requests", v.fixed_requests},
            {"engine_requested", s.engine_requested},
            {"block_size", v.superblock.block_size},
            {"ring_blocks", v.superblock.ring_blocks},

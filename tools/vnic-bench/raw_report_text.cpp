@@ -37,7 +37,8 @@ void print_raw_report(const RawReport& report) {
 
   fmt::print("vnic-bench raw: {}{}\n", s.path, s.formatted_now ? " (formatted for this run)" : "");
   row("backing", fmt::format("{}, logical block {} B", v.backing, v.logical_block_size));
-  row("engine", fmt::format("{} (asked for {})", v.engine, s.engine_requested));
+  row("engine", fmt::format("{} (asked for {}), {} requests through registered buffers", v.engine, s.engine_requested,
+                            v.fixed_requests));
   row("block size", fmt::format("{}, ring of {} blocks ({})", vnic_tools::format_size(v.superblock.block_size),
                                 v.superblock.ring_blocks,
                                 vnic_tools::format_size(v.superblock.ring_blocks * v.superblock.block_size)));
