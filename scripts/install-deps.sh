@@ -13,9 +13,16 @@ packages=(
   iproute2 iputils-ping iperf3 socat jq util-linux procps kmod e2fsprogs
   gnuplot-nox
   faketime
-  dpkg-dev rpm
+  dpkg-dev debhelper lintian rpm rpmlint
   corosync keepalived pacemaker pacemaker-cli-utils
   stress-ng fio
+  # The vm tests (tests/vm): Debian 12 guests under qemu, built with debootstrap, on an iSCSI
+  # LUN served by tgt.
+  qemu-system-x86 qemu-utils debootstrap tgt busybox-static cpio xz-utils
+  # kmod-shim/: Debian 12's kernel headers (vnic.ko builds against 6.1), sparse to check it,
+  # ethtool (tests/kmod runs it in the guest for the module's counters), and DKMS: dh-dkms builds
+  # the vnic-dkms package, dkms builds the module from it in tests/kmod
+  linux-headers-amd64 sparse ethtool dkms dh-dkms
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -27,6 +34,25 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# The headers of the kernel the VM harness's guests boot (tests/vm: debootstrap takes bookworm's
+# main suite, not its security updates, so its ABI is usually older than linux-headers-amd64's):
+# vnic.ko must be built against exactly that kernel to load in the guests (tests/kmod).
+guest_kernel_headers() {
+  local version
+  main_version() { apt-cache madison linux-headers-amd64 | awk -F'|' '$3 ~ / bookworm\/main / { gsub(/ /, "", $2); print $2; exit }'; }
+  version=$(main_version)
+  if [ -z "$version" ]; then
+    apt-get update -qq >/dev/null  # a fresh machine's package lists are empty
+    version=$(main_version)
+  fi
+  [ -n "$version" ] || return 0
+  apt-cache show "linux-headers-amd64=$version" | sed -n 's/^Depends: \(linux-headers-[^ ,]*\).*/\1/p' | head -n 1
+}
+guest_headers=$(guest_kernel_headers 2>/dev/null || true)
+if [ -n "$guest_headers" ] && ! dpkg-query -W -f='${Status}' "$guest_headers" 2>/dev/null | grep -q "install ok installed"; then
+  missing+=("$guest_headers")
+fi
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install-deps.sh: all ${#packages[@]} packages already installed"

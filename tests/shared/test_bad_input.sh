@@ -20,7 +20,7 @@ expect_refusal() {
   shift
   before=$(checksums)
   ip netns exec "$NS_A" "$VNIC_BIN_VNICD" --ifname vnic0 --control-socket "$sock" "$@" >"$out" 2>&1 || status=$?
-  [ $status -ne 0 ] || fail "$what: vnicd exited 0"
+  [ $status = 78 ] || { cat "$out"; fail "$what: vnicd exited $status, not 78 (EX_CONFIG)"; }
   errors=$(grep -cE '^(critical|error):' "$out" || true)
   [ "$errors" = 1 ] || { cat "$out"; fail "$what: expected one error line, got $errors"; }
   for text in "${expected[@]}"; do

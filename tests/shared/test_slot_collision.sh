@@ -3,7 +3,7 @@
 # on b's slot (another node name) is refused: it exits non-zero with one error line naming the slot
 # and its owner, leaves no interface behind, and nothing changes for b (same process, same epoch,
 # its state record still its own, seen alive throughout, traffic flows). Then, three times, two
-# vnicd started at the same moment on the free slot 3: exactly one runs, the other exits 1 naming
+# vnicd started at the same moment on the free slot 3: exactly one runs, the other exits 78 (EX_CONFIG) naming
 # the winner.
 source "$(dirname "$0")/shared_lib.sh"
 require_environment
@@ -40,7 +40,7 @@ limit_s=$(( (2 * DEAD_AFTER_MS + SHARED_MARGIN_MS) / 1000 + 5 ))
 timeout $limit_s "${INTRUDER[@]}" >"$E2E_RUN/x.log" 2>&1 || status=$?
 [ $status != 124 ] || fail "a second vnicd on b's slot 1 still ran after $limit_s s: $(tail -n 5 "$E2E_RUN/x.log")"
 note "refused after $(( $(now_ms) - t0 )) ms with status $status: $(error_lines "$E2E_RUN/x.log")"
-[ $status -ne 0 ] || fail "a second vnicd on b's slot exited 0"
+[ $status = 78 ] || fail "a second vnicd on b's slot exited $status, not 78 (EX_CONFIG)"
 [ "$(error_lines "$E2E_RUN/x.log" | wc -l)" = 1 ] || { cat "$E2E_RUN/x.log"; fail "expected one error line"; }
 error_lines "$E2E_RUN/x.log" | grep -q 'slot 1 .*"b"' || { cat "$E2E_RUN/x.log"; fail "the error does not name slot 1 and its owner b"; }
 error_lines "$E2E_RUN/x.log" | grep -qF "$volume" || { cat "$E2E_RUN/x.log"; fail "the error does not name the volume"; }
@@ -77,7 +77,7 @@ for round in 1 2 3; do
   status=0
   wait $loser_pid || status=$?
   note "round $round: $winner runs; $loser exited $status: $(error_lines "$E2E_RUN/$loser.log")"
-  [ $status = 1 ] || fail "round $round: the loser $loser exited $status, not 1"
+  [ $status = 78 ] || fail "round $round: the loser $loser exited $status, not 78 (EX_CONFIG)"
   [ "$(error_lines "$E2E_RUN/$loser.log" | wc -l)" = 1 ] || { cat "$E2E_RUN/$loser.log"; fail "expected one error line"; }
   error_lines "$E2E_RUN/$loser.log" | grep -q "slot 3 .*\"$winner\"" ||
     { cat "$E2E_RUN/$loser.log"; fail "round $round: the loser's error does not name slot 3 and the winner $winner"; }
