@@ -1,0 +1,470 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * State records and liveness: our record (start, heartbeat, head and acks,
+ * clean stop), the peer's record, and the peer monitor that carrier follows.
+ * The rules are FORMAT.md's "When a record is written" and vnicd's: the peer
+ * is alive while its record moves, dead after dead_after without a change,
+ * stopped when it wrote a clean stop. Only our own clock is used.
+ */
+#include <linux/kernel.h>
+#include <linux/random.h>
+#include <linux/string.h>
+#include <linux/ktime.h>
+
+#include "vnic.h"
+
+#define ACK_INTERVAL_NS		(2 * NSEC_PER_MSEC)
+#define URGENT_READ_NS		NSEC_PER_MSEC
+#define MS(x)			((u64)(x) * NSEC_PER_MSEC)
+
+const char *vnic_peer_state_name(enum vnic_peer_state state)
+{
+	switch (state) {
+	case VNIC_PEER_NO_VOLUME: return "no-volume";
+	case VNIC_PEER_UNKNOWN: return "unknown";
+	case VNIC_PEER_ALIVE: return "alive";
+	case VNIC_PEER_DEAD: return "dead";
+	case VNIC_PEER_STOPPED: return "stopped";
+	}
+	return "?";
+}
+
+/* Probes the receive volume: 1 formatted, 0 not yet (all zero), <0 refused. */
+static int probe_recv(struct vnic_priv *priv)
+{
+	struct vnic_superblock sb;
+	struct vnic_buf *buf = &priv->self.record;
+	char msg[160];
+	enum vnic_decode_error e;
+	int ret;
+
+	ret = vnic_volume_read(&priv->recv, buf, 0, 0, VNIC_STATE_STRIDE);
+	if (ret)
+		return vnic_config_error(priv, ret, "recv_device %s: superblock read failed",
+					 priv->config.recv_device);
+	e = vnic_decode_superblock(buf->data, &sb, msg, sizeof(msg));
+	if (e == VNIC_DECODE_ALL_ZERO)
+		return 0;
+	if (e)
+		return vnic_config_error(priv, -EINVAL, "recv_device %s: %s",
+					 priv->config.recv_device, msg);
+	if (sb.slot_count > 1)
+		return vnic_config_error(priv, -EINVAL,
+					 "recv_device %s: formatted as a shared LUN (%u slots), not as a pair's volume",
+					 priv->config.recv_device, sb.slot_count);
+	if (priv->config.peer_slot >= sb.slot_count)
+		return vnic_config_error(priv, -EINVAL,
+					 "peer_slot %u does not exist on recv_device %s (%u slots)",
+					 priv->config.peer_slot, priv->config.recv_device,
+					 sb.slot_count);
+	if (!memcmp(sb.uuid, priv->send_sb.uuid, sizeof(sb.uuid)) &&
+	    priv->config.peer_slot == priv->config.slot)
+		return vnic_config_error(priv, -EINVAL,
+					 "recv_device %s has the same UUID and slot as send_device %s; it must be the peer's",
+					 priv->config.recv_device, priv->config.send_device);
+	if (priv->recv.bytes < vnic_required_bytes(&sb))
+		return vnic_config_error(priv, -EINVAL,
+					 "recv_device %s: truncated: the format needs %llu bytes, the volume has %llu",
+					 priv->config.recv_device, vnic_required_bytes(&sb),
+					 priv->recv.bytes);
+	if (sb.block_size % priv->recv.logical_block_size)
+		return vnic_config_error(priv, -EINVAL,
+					 "recv_device %s: block size %u is not a multiple of the logical block size %u",
+					 priv->config.recv_device, sb.block_size,
+					 priv->recv.logical_block_size);
+	priv->peer.recv_sb = sb;
+	priv->peer.recv_formatted = true;
+	return 1;
+}
+
+static int check_send_superblock(struct vnic_priv *priv)
+{
+	struct vnic_config *c = &priv->config;
+	struct vnic_superblock *sb = &priv->send_sb;
+	struct vnic_buf *buf = &priv->self.record;
+	char msg[160];
+	int ret;
+
+	ret = vnic_volume_read(&priv->send, buf, 0, 0, VNIC_STATE_STRIDE);
+	if (ret)
+		return vnic_config_error(priv, ret, "send_device %s: superblock read failed",
+					 c->send_device);
+	if (vnic_decode_superblock(buf->data, sb, msg, sizeof(msg)))
+		return vnic_config_error(priv, -EINVAL, "send_device %s: %s", c->send_device, msg);
+	if (c->block_size && c->block_size != sb->block_size)
+		return vnic_config_error(priv, -EINVAL,
+					 "block_size %u: send_device %s is formatted with %u-byte blocks",
+					 c->block_size, c->send_device, sb->block_size);
+	if (sb->slot_count > 1)
+		return vnic_config_error(priv, -EINVAL,
+					 "send_device %s: formatted as a shared LUN (%u slots), not as a pair's volume",
+					 c->send_device, sb->slot_count);
+	if (c->slot >= sb->slot_count)
+		return vnic_config_error(priv, -EINVAL,
+					 "slot %u does not exist on send_device %s (%u slots)",
+					 c->slot, c->send_device, sb->slot_count);
+	if (priv->send.bytes < vnic_required_bytes(sb))
+		return vnic_config_error(priv, -EINVAL,
+					 "send_device %s: truncated: the format needs %llu bytes, the volume has %llu",
+					 c->send_device, vnic_required_bytes(sb), priv->send.bytes);
+	if (sb->block_size % priv->send.logical_block_size)
+		return vnic_config_error(priv, -EINVAL,
+					 "send_device %s: block size %u is not a multiple of the logical block size %u",
+					 c->send_device, sb->block_size,
+					 priv->send.logical_block_size);
+	return 0;
+}
+
+/*
+ * FORMAT.md "Restarts": after a clean stop continue at the head; after a
+ * crash walk our own blocks past it, then skip 64 more sequences.
+ */
+static int recover_sequence(struct vnic_priv *priv)
+{
+	struct vnic_self *self = &priv->self;
+	struct vnic_superblock *sb = &priv->send_sb;
+	struct vnic_buf *buf = &priv->self.record;
+	u32 unit = max_t(u32, priv->send.logical_block_size, VNIC_WRITE_UNIT);
+	struct vnic_state_record r;
+	struct vnic_block_header h;
+	enum vnic_decode_error e;
+	enum vnic_block_check check;
+	u64 sequence, walked;
+	int ret;
+
+	self->first_sequence = 1;
+	self->heartbeat = 0;
+	ret = vnic_volume_read(&priv->send, buf, 0, vnic_state_offset(priv->config.slot),
+			       VNIC_STATE_STRIDE);
+	if (ret)
+		return vnic_config_error(priv, ret, "send_device %s: state record read failed",
+					 priv->config.send_device);
+	e = vnic_decode_state_record(buf->data, &r);
+	if (e == VNIC_DECODE_ALL_ZERO)
+		return 0;
+	if (e)
+		return vnic_config_error(priv, -EINVAL,
+					 "send_device %s: own state record (slot %u) is unreadable",
+					 priv->config.send_device, priv->config.slot);
+	if (memcmp(r.uuid, sb->uuid, sizeof(r.uuid)) || r.status == VNIC_STATUS_EMPTY)
+		return 0;
+	self->heartbeat = r.heartbeat;
+	sequence = max_t(u64, r.head_sequence, 1);
+	if (r.status == VNIC_STATUS_CLEAN_STOP) {
+		self->first_sequence = sequence;
+		return 0;
+	}
+	/* The header alone proves a sequence was handed out, even if the block is torn. */
+	for (walked = 0; walked < sb->ring_blocks; walked++, sequence++) {
+		ret = vnic_volume_read(&priv->send, buf, 0,
+				       vnic_block_offset(sb, priv->config.slot, sequence), unit);
+		if (ret)
+			return vnic_config_error(priv, ret, "send_device %s: ring read failed",
+						 priv->config.send_device);
+		check = vnic_decode_block(buf->data, unit, sb->block_size, &h);
+		if ((check != VNIC_BLOCK_OK && check != VNIC_BLOCK_NEED_MORE) ||
+		    h.volume_tag != vnic_volume_tag(sb) || h.slot != priv->config.slot ||
+		    h.sequence != sequence)
+			break;
+	}
+	self->first_sequence = sequence + VNIC_RESTART_SEQUENCE_GAP;
+	return 0;
+}
+
+static u64 own_head(struct vnic_priv *priv)
+{
+	u64 head;
+
+	spin_lock_bh(&priv->lock);
+	head = priv->tx.durable_head;
+	spin_unlock_bh(&priv->lock);
+	return head;
+}
+
+static int write_own_record(struct vnic_priv *priv, u32 status, u64 now)
+{
+	struct vnic_self *self = &priv->self;
+	struct vnic_state_record *r;
+	int ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return -ENOMEM;
+	r->version = 1;
+	r->slot = priv->config.slot;
+	memcpy(r->uuid, priv->send_sb.uuid, sizeof(r->uuid));
+	r->epoch = self->epoch;
+	r->status = status;
+	r->heartbeat = self->heartbeat;
+	r->head_sequence = own_head(priv);
+	r->writer_monotonic_ns = now;
+	r->epoch_first_sequence = self->first_sequence;
+	r->acks[priv->config.peer_slot] = vnic_rx_consumed(priv);
+	memset(self->record.data, 0, VNIC_STATE_STRIDE);
+	vnic_encode_state_record(r, self->record.data);
+	self->published_head = r->head_sequence;
+	self->published_ack = r->acks[priv->config.peer_slot];
+	self->published_ns = now;
+	kfree(r);
+	ret = vnic_volume_write(&priv->send, &self->record, vnic_state_offset(priv->config.slot),
+				VNIC_STATE_STRIDE);
+	vnic_count(priv, ret ? VNIC_C_state_write_errors : VNIC_C_state_writes, 1);
+	return ret;
+}
+
+int vnic_state_start(struct vnic_priv *priv)
+{
+	struct vnic_self *self = &priv->self;
+	u64 now;
+	int ret;
+
+	ret = check_send_superblock(priv);
+	if (ret)
+		return ret;
+	ret = probe_recv(priv);
+	if (ret < 0)
+		return ret;
+	priv->peer.state = VNIC_PEER_NO_VOLUME;
+	if (ret > 0)
+		priv->peer.state = VNIC_PEER_UNKNOWN;
+	ret = recover_sequence(priv);
+	if (ret)
+		return ret;
+	do {
+		self->epoch = get_random_u64();
+	} while (!self->epoch);
+	priv->tx.next_sequence = self->first_sequence;
+	priv->tx.durable_head = self->first_sequence;
+	/* Before any block: a reader can always tell our epoch from a dead writer's. */
+	now = ktime_get_ns();
+	ret = write_own_record(priv, VNIC_STATUS_RUNNING, now);
+	if (ret)
+		return vnic_config_error(priv, ret, "send_device %s: state record write failed",
+					 priv->config.send_device);
+	self->heartbeat_counted_ns = now;
+	self->next_heartbeat_ns = now + MS(priv->config.heartbeat_interval_ms);
+	self->next_peer_read_ns = now;
+	self->next_probe_ns = now + MS(priv->config.heartbeat_interval_ms);
+	return 0;
+}
+
+void vnic_state_stop(struct vnic_priv *priv)
+{
+	priv->self.heartbeat++;
+	if (write_own_record(priv, VNIC_STATUS_CLEAN_STOP, ktime_get_ns()))
+		netdev_warn(priv->dev, "clean-stop record write failed: the peer will judge us dead instead\n");
+}
+
+static bool record_moved(const struct vnic_state_record *a, const struct vnic_state_record *b)
+{
+	return a->epoch != b->epoch || a->heartbeat != b->heartbeat ||
+	       a->head_sequence != b->head_sequence || a->status != b->status;
+}
+
+static void peer_change(struct vnic_priv *priv, enum vnic_peer_state next)
+{
+	if (priv->peer.state == next)
+		return;
+	netdev_info(priv->dev, "peer %s -> %s\n", vnic_peer_state_name(priv->peer.state),
+		    vnic_peer_state_name(next));
+	WRITE_ONCE(priv->peer.state, next);
+	vnic_count(priv, VNIC_C_peer_transitions, 1);
+}
+
+static void peer_tick(struct vnic_priv *priv, u64 now)
+{
+	struct vnic_peer *p = &priv->peer;
+
+	if ((p->state == VNIC_PEER_ALIVE || p->state == VNIC_PEER_UNKNOWN) && p->have_record &&
+	    now - p->last_change_ns >= MS(priv->config.dead_after_ms))
+		peer_change(priv, VNIC_PEER_DEAD);
+}
+
+/* @r: NULL when the record was never written (or is from an earlier format). */
+static void peer_observe(struct vnic_priv *priv, const struct vnic_state_record *r, u64 now)
+{
+	struct vnic_peer *p = &priv->peer;
+	bool moved, first_look;
+
+	if (!r || r->status == VNIC_STATUS_EMPTY) {
+		bool first = !p->have_record && p->state == VNIC_PEER_NO_VOLUME;
+
+		p->have_record = false;
+		if (first)
+			peer_change(priv, VNIC_PEER_UNKNOWN);
+		else
+			peer_tick(priv, now);
+		return;
+	}
+	if (r->status == VNIC_STATUS_CLEAN_STOP) {
+		p->last = *r;
+		p->have_record = true;
+		peer_change(priv, VNIC_PEER_STOPPED);
+		return;
+	}
+	moved = p->have_record && record_moved(&p->last, r);
+	first_look = !p->have_record;
+	p->last = *r;
+	p->have_record = true;
+	if (moved) {
+		p->last_change_ns = now;
+		peer_change(priv, VNIC_PEER_ALIVE);
+		return;
+	}
+	if (first_look) {
+		/* One sample cannot tell a live writer from a record a dead one left. */
+		p->last_change_ns = now;
+		peer_change(priv, p->state == VNIC_PEER_ALIVE ? VNIC_PEER_ALIVE :
+								VNIC_PEER_UNKNOWN);
+		return;
+	}
+	peer_tick(priv, now);
+}
+
+/* The peer counts for our flow control: alive, or not yet judged. */
+bool vnic_peer_takes_traffic(struct vnic_priv *priv)
+{
+	enum vnic_peer_state state = READ_ONCE(priv->peer.state);
+
+	return state == VNIC_PEER_ALIVE || state == VNIC_PEER_UNKNOWN;
+}
+
+static void read_peer_record(struct vnic_priv *priv, u64 now)
+{
+	struct vnic_peer *p = &priv->peer;
+	struct vnic_state_record *r;
+	enum vnic_decode_error e;
+	u64 acked;
+	int ret;
+
+	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	if (!r)
+		return;
+	vnic_count(priv, VNIC_C_state_reads, 1);
+	priv->self.last_peer_read_ns = now;
+	ret = vnic_volume_read(&priv->recv, &priv->rx.block, 0,
+			       vnic_state_offset(priv->config.peer_slot), VNIC_STATE_STRIDE);
+	e = ret ? VNIC_DECODE_BAD_FIELD : vnic_decode_state_record(priv->rx.block.data, r);
+	if (e == VNIC_DECODE_ALL_ZERO ||
+	    (e == VNIC_DECODE_OK && memcmp(r->uuid, p->recv_sb.uuid, sizeof(r->uuid)))) {
+		peer_observe(priv, NULL, now);	/* never written, or from before the format */
+		goto out;
+	}
+	if (e || r->slot != priv->config.peer_slot) {
+		vnic_count(priv, VNIC_C_state_unreadable, 1);
+		peer_tick(priv, now);
+		goto out;
+	}
+	p->seen_at_ns = now;
+	peer_observe(priv, r, now);
+	if (r->status != VNIC_STATUS_EMPTY) {
+		if (!priv->rx.attached)
+			vnic_rx_attach(priv, r, now);
+		else
+			vnic_rx_note_writer(priv, r, now);
+	}
+	acked = r->acks[priv->config.slot];
+	spin_lock_bh(&priv->lock);
+	if (acked != p->acked)
+		p->acked_moved_ns = now;
+	p->acked = acked;
+	spin_unlock_bh(&priv->lock);
+out:
+	kfree(r);
+}
+
+static u64 own_record_due(struct vnic_priv *priv, u64 head, u64 ack)
+{
+	struct vnic_self *self = &priv->self;
+	u64 ring = priv->peer.recv_formatted ? priv->peer.recv_sb.ring_blocks : 0;
+	u64 eighth = max_t(u64, 1, ring / 8), noticeable = max_t(u64, 1, ring / 32);
+	u64 due = self->next_heartbeat_ns;
+
+	/* Our head goes out an interval after the blocks that moved it. */
+	if (head != self->published_head)
+		due = min(due, self->published_ns + ACK_INTERVAL_NS);
+	/* Acks: at once after an eighth of the ring, an interval after a 32nd. */
+	if (ack != self->published_ack) {
+		if (ack >= self->published_ack + eighth)
+			return 0;
+		if (ack >= self->published_ack + noticeable)
+			due = min(due, self->published_ns + ACK_INTERVAL_NS);
+	}
+	return due;
+}
+
+static bool tx_holding(struct vnic_priv *priv)
+{
+	bool holding;
+
+	spin_lock_bh(&priv->lock);
+	holding = priv->tx.hold_since_ns != 0;
+	spin_unlock_bh(&priv->lock);
+	return holding;
+}
+
+static u64 peer_read_due(struct vnic_priv *priv)
+{
+	u64 due = priv->self.next_peer_read_ns;
+
+	/* A writer holding for the peer's ack asks sooner than the heartbeat. */
+	if (tx_holding(priv))
+		due = min(due, priv->self.last_peer_read_ns + URGENT_READ_NS);
+	return due;
+}
+
+void vnic_state_poll(struct vnic_priv *priv, u64 now)
+{
+	struct vnic_self *self = &priv->self;
+	u64 interval = MS(priv->config.heartbeat_interval_ms);
+	bool carrier;
+
+	if (!priv->peer.recv_formatted) {
+		if (now >= self->next_probe_ns) {
+			self->next_probe_ns = now + interval;
+			if (probe_recv(priv) > 0)
+				peer_observe(priv, NULL, now);
+		}
+	} else if (now >= peer_read_due(priv)) {
+		if (now >= self->next_peer_read_ns)
+			self->next_peer_read_ns = now + interval;
+		read_peer_record(priv, now);
+		queue_work(priv->wq, &priv->tx.work);	/* its ack may have moved */
+	}
+	peer_tick(priv, now);
+
+	carrier = priv->peer.state == VNIC_PEER_ALIVE && priv->rx.attached;
+	if (carrier != netif_carrier_ok(priv->dev)) {
+		if (carrier)
+			netif_carrier_on(priv->dev);
+		else
+			netif_carrier_off(priv->dev);
+		vnic_count(priv, VNIC_C_carrier_changes, 1);
+		netdev_info(priv->dev, "carrier %s\n", carrier ? "on" : "off");
+	}
+
+	if (now >= own_record_due(priv, own_head(priv), vnic_rx_consumed(priv))) {
+		/* The counter moves at most once an interval, however often records go out. */
+		if (now >= self->heartbeat_counted_ns + interval) {
+			self->heartbeat++;
+			self->heartbeat_counted_ns = now;
+		}
+		self->next_heartbeat_ns = now + interval;
+		if (write_own_record(priv, VNIC_STATUS_RUNNING, now))
+			self->next_heartbeat_ns = now;	/* a missed heartbeat looks like death */
+	}
+}
+
+u64 vnic_state_next_due(struct vnic_priv *priv, u64 now)
+{
+	u64 due = own_record_due(priv, own_head(priv), vnic_rx_consumed(priv));
+
+	if (!priv->peer.recv_formatted)
+		due = min(due, priv->self.next_probe_ns);
+	else
+		due = min(due, peer_read_due(priv));
+	if (priv->peer.have_record &&
+	    (priv->peer.state == VNIC_PEER_ALIVE || priv->peer.state == VNIC_PEER_UNKNOWN))
+		due = min(due, priv->peer.last_change_ns + MS(priv->config.dead_after_ms));
+	return due;
+}
