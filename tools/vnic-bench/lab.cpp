@@ -4,8 +4,9 @@
 // would build instead), each with `client` against `server`; plus the storage floor, the cost of
 // an idle vnicd, and how fast a node sees its peer die. With --rounds N the four paths are
 // measured N times, interleaved, vnic first in odd rounds and last in even ones, so that a slow
-// drift of the machine's load weighs on both sides of each ratio. Everything it set up is torn
-// down at the end, on error and on SIGINT/SIGTERM.
+// drift of the machine's load weighs on both sides of each ratio. With --nodes N, vnic is N nodes
+// on one shared LUN (client and server on a and b, the others looking on). Everything it set up is
+// torn down at the end, on error and on SIGINT/SIGTERM.
 #include <unistd.h>
 
 #include <filesystem>
@@ -138,9 +139,16 @@ ordered_json LabRun::start_object(const ordered_json& status) const {
       {"mtu", 1500},
       {"dead_after_ms", 1000},
       {"heartbeat_interval_ms", 100},
-      {"addresses", "10.77.0.1/24 (a), 10.77.0.2/24 (b)"},
+      {"mode", plan_.nodes > 0 ? fmt::format("shared LUN, {} nodes (slots a to {})", plan_.nodes,
+                                              static_cast<char>('a' + plan_.nodes - 1))
+                              : std::string("mirrored pair (two volume files)")},
+      {"addresses", "10.77.0.1/24 (a), 10.77.0.2/24 (b), and 10.77.0.N for the shared LUN's further nodes"},
       {"note", "vnicd defaults except what vnic-lab sets (block size, engine, offload, backing)"}};
-  start["paths"] = {{"vnic", "vnicd in each namespace, frames through two volume files (vnic-lab), offloads on"},
+  start["paths"] = {{"vnic", plan_.nodes > 0 ? fmt::format("vnicd in each of {} namespaces on one shared volume (vnic-lab "
+                                                          "--shared), a to b, offloads on",
+                                                          plan_.nodes)
+                                             : "vnicd in each namespace, frames through two volume files (vnic-lab), "
+                                               "offloads on"},
                     {"vnic_offload_off", "the same with vnicd --offload off"},
                     {"veth", "a veth pair between the same two namespaces, 10.77.20.0/24: the kernel's ceiling"},
                     {"socat", fmt::format("socat TAP (10.77.30.0/24, MTU 1500) over UDP over the veth pair (MTU {})",
@@ -180,7 +188,15 @@ void LabRun::vnic_paths(bool offload) {
   }
   PathSpec path{key, label, lab.ns('a'), lab.ns('b'), lab.address('b'), {lab.daemon_pid('a'), lab.daemon_pid('b')}};
   DaemonCounters a0 = counters_from_status(lab.status('a')), b0 = counters_from_status(lab.status('b'));
-  ordered_json report = measure_path(tools_, plan_, path, [this](std::string_view m) { progress(m); });
+  ordered_json report;
+  auto measure = [&] { report = measure_path(tools_, plan_, path, [this](std::string_view m) { progress(m); }); };
+  if (lab.shared()) {
+    // What the nodes that are neither client nor server pay while a and b talk.
+    end_["bystanders"][key] = measure_bystanders(lab, measure);
+    interval(key, "bystanders", end_["bystanders"][key]);
+  } else {
+    measure();
+  }
   DaemonCounters a1 = counters_from_status(lab.status('a')), b1 = counters_from_status(lab.status('b'));
   record_path(path, "vnicd of node a and node b", std::move(report));
   std::vector<ordered_json>& volume = volume_rounds_[offload ? "offload_on" : "offload_off"];
@@ -335,12 +351,18 @@ vnic_tools::Subcommand add_lab_command(CLI::App& app) {
          "--port", args->port,
          "Server port inside the namespaces; iperf3 uses the next, the socat tunnel the one after (default 7700)")
       ->type_name("P");
+  cmd->add_option("--nodes", args->nodes,
+                  "vnic as N nodes (2 to 8) on one shared LUN instead of a mirrored pair: client and server on "
+                  "nodes a and b, the others idle beside them; idle cost is measured on every node")
+      ->type_name("N");
   cmd->add_flag("--json", args->json, "Print only JSON on stdout (progress stays on stderr)");
   cmd->footer(
       "JSON: {start, intervals, end, ratios}. start: host, kernel, cpu_count, options, vnic_config, tools. intervals: "
       "{round, path, test, figures} per finished test. end: paths.{vnic, vnic_offload_off, veth, socat}.results (as "
       "`client --json`; medians over the rounds) and .rounds (each round's), floor, idle.{a,b}, dead_detection, "
-      "vnic_volume.{offload_on, offload_off}.{a,b,both}, round_order, ratios_by_round, plot. ratios: "
+      "vnic_volume.{offload_on, offload_off}.{a,b,both}, round_order, ratios_by_round, plot; with --nodes, idle "
+      "has every node and per_node (their mean), and bystanders.{vnic, vnic_offload_off}.{c,...} what the other "
+      "nodes cost during the a-b tests. ratios: "
       "METRIC.{vs_veth, vs_socat, vs_floor} = vnic / other (the median of the rounds' ratios), and "
       "ratios.offload_off.METRIC likewise.");
   return {cmd, [args] { return run_lab(*args); }};

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -67,14 +68,18 @@ void run_teardown(const std::vector<std::string>& argv, const std::string& what)
 
 // --- VnicLab ---
 
-VnicLab::VnicLab(const LabTools& tools, const LabPlan& plan, bool offload) : tools_(tools), name_(plan.name) {
-  if (path_exists("/run/" + name_) || netns_exists(fmt_ns('a')) || netns_exists(fmt_ns('b')))
+VnicLab::VnicLab(const LabTools& tools, const LabPlan& plan, bool offload)
+    : tools_(tools), name_(plan.name), nodes_(plan.nodes) {
+  bool taken = path_exists("/run/" + name_);
+  for (char side : sides()) taken = taken || netns_exists(fmt_ns(side));
+  if (taken)
     throw std::runtime_error(
         fmt::format("a lab named {} is already up (/run/{} or namespace {} exists; choose another --name, or "
                     "VNIC_LAB={} vnic-lab down)",
                     name_, name_, fmt_ns('a'), name_));
   std::vector<std::string> argv = {tools.vnic_lab, "up",        "--block-size",         plan.block_size, "--io-engine",
                                    plan.engine,    "--offload", offload ? "on" : "off", "--backing",     plan.backing};
+  if (shared()) argv.insert(argv.end(), {"--shared", "--nodes", std::to_string(nodes_)});
   vnic_tools::CaptureOptions options;
   options.check_stop = throw_if_stopped;
   options.timeout = kStepLimit;
@@ -90,6 +95,12 @@ VnicLab::VnicLab(const LabTools& tools, const LabPlan& plan, bool offload) : too
 }
 
 VnicLab::~VnicLab() { down(); }
+
+std::vector<char> VnicLab::sides() const {
+  std::vector<char> all;
+  for (unsigned i = 0; i < std::max(2u, nodes_); ++i) all.push_back(static_cast<char>('a' + i));
+  return all;
+}
 
 void VnicLab::down() {
   std::vector<std::string> argv = {"env"};

@@ -46,7 +46,11 @@ class VnicLab {
   VnicLab& operator=(const VnicLab&) = delete;
 
   std::string ns(char side) const { return fmt_ns(side); }
-  std::string address(char side) const { return side == 'a' ? "10.77.0.1" : "10.77.0.2"; }
+  // vnic-lab's addresses: node a is .1, b .2, and so on.
+  std::string address(char side) const { return "10.77.0." + std::to_string(side - 'a' + 1); }
+  // a and b; a shared LUN's further nodes c, d, ...
+  std::vector<char> sides() const;
+  bool shared() const { return nodes_ > 0; }
   pid_t daemon_pid(char side) const;
   std::string volume_dir() const { return "/var/tmp/" + name_; }
   // vnicctl status --json of that side's vnicd.
@@ -58,6 +62,7 @@ class VnicLab {
 
   const LabTools& tools_;
   std::string name_;
+  unsigned nodes_ = 0;  // LabPlan::nodes
 };
 
 // NAME-a and NAME-b as vnic-lab makes them (loopback up, IPv6 off), without vnicd.

@@ -14,6 +14,7 @@ using vnic_tools::UsageError;
 
 constexpr double kMaxTestSeconds = 3600;
 constexpr size_t kMaxNameLength = 32;
+constexpr uint64_t kMaxLabNodes = 8;  // vnic-lab's sides a to h
 constexpr uint64_t kMaxRounds = 20;  // a round is four paths of six tests: 20 of them is hours at the default duration  // namespace names and /run, /var/tmp paths are built from it
 
 bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
@@ -55,6 +56,8 @@ LabPlan lab_plan_from(const LabArgs& args) {
   plan.name = args.name;
   plan.port = static_cast<uint16_t>(vnic_tools::parse_count("--port", args.port, 1, 65533));
   plan.rounds = static_cast<unsigned>(vnic_tools::parse_count("--rounds", args.rounds, 1, kMaxRounds));
+  if (!args.nodes.empty())
+    plan.nodes = static_cast<unsigned>(vnic_tools::parse_count("--nodes", args.nodes, 2, kMaxLabNodes));
   plan.json = args.json;
   return plan;
 }

@@ -20,6 +20,7 @@ struct LabArgs {
   std::string idle_duration = "10";
   std::string port = "7700";
   std::string rounds = "1";
+  std::string nodes;  // empty: the two-volume pair
   bool json = false;
 };
 
@@ -35,6 +36,9 @@ struct LabPlan {
   std::chrono::nanoseconds idle_duration{};
   uint16_t port = 0;
   unsigned rounds = 1;  // each path measured this many times, interleaved
+  // 0: vnic is a mirrored pair (two volumes); 2 to 8: that many nodes on one shared LUN, measured
+  // between a and b while the others look on.
+  unsigned nodes = 0;
   bool json = false;
 };
 

@@ -64,12 +64,26 @@ std::string idle_line(const ordered_json& report) {
   const std::string i = "/end/idle";
   if (!report.contains(ordered_json::json_pointer(i))) return "";
   std::string out = fmt::format("idle vnicd over {} s:", at(report, i + "/a/seconds"));
-  for (const char* side : {"a", "b"}) {
+  for (const auto& [side, figures] : report.at(ordered_json::json_pointer(i)).items()) {
     std::string s = i + "/" + side;
     out += fmt::format(" {} {}% of a core, {} I/Os/s ({} data reads, {} state reads, {} state writes);", side,
                        at(report, s + "/cpu_percent_of_one_core"), at(report, s + "/ios_per_s"),
                        at(report, s + "/data_reads_per_s"), at(report, s + "/state_reads_per_s"),
                        at(report, s + "/state_writes_per_s"));
+  }
+  out.back() = '\n';
+  return out;
+}
+
+std::string bystander_line(const ordered_json& report) {
+  const std::string b = "/end/bystanders/vnic";
+  if (!report.contains(ordered_json::json_pointer(b))) return "";
+  std::string out = "the other nodes while a and b were measured (offloads on):";
+  for (const auto& [side, figures] : report.at(ordered_json::json_pointer(b)).items()) {
+    std::string s = b + "/" + side;
+    out += fmt::format(" {} {}% of a core, {} I/Os/s, {} blocks passed over ({} left unread past the header);", side,
+                       at(report, s + "/cpu_percent_of_one_core"), at(report, s + "/ios_per_s"),
+                       at(report, s + "/blocks_not_for_it"), at(report, s + "/payload_reads_saved"));
   }
   out.back() = '\n';
   return out;
@@ -81,8 +95,9 @@ std::string dead_line(const ordered_json& report) {
   ordered_json::json_pointer within(d + "/within_expected");
   bool ok = report.contains(within) && report.at(within).is_boolean() && report.at(within).get<bool>();
   return fmt::format(
-      "dead detection: node a lost carrier {} ms after kill -9 of node b's vnicd (dead_after {} ms + heartbeat {} ms: "
+      "dead detection: node a {} {} ms after kill -9 of node b's vnicd (dead_after {} ms + heartbeat {} ms: "
       "{})\n",
+      report.contains(ordered_json::json_pointer(d + "/peer_dead_after_ms")) ? "saw b dead" : "lost carrier",
       at(report, d + "/carrier_off_after_ms"), at(report, d + "/dead_after_ms"),
       at(report, d + "/heartbeat_interval_ms"), ok ? "within" : "LATE");
 }
@@ -105,6 +120,7 @@ std::string format_lab_table(const ordered_json& report) {
   out += floor_line(report);
   out += volume_line(report);
   out += idle_line(report);
+  out += bystander_line(report);
   out += dead_line(report);
   return out;
 }
