@@ -46,7 +46,7 @@ restarts=$(status_field a .rx.epoch_changes)
 note "clean stop of B"
 start=$(now_ms)
 stop_node b TERM
-carrier_within a 0 "$start" 200
+carrier_within a 0 "$start" $((200 * SANITIZER_TIME_FACTOR))
 grep -q "stopped cleanly" "$E2E_RUN/b.log" || fail "B did not log its clean stop"
 
 note "old frames: B's frames wait in the ring while A's daemon is frozen; none is delivered late"

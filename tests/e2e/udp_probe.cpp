@@ -2,7 +2,8 @@
 // checks every one and reports, as JSON, how many arrived, were corrupt, duplicated, reordered or
 // missing.
 //   udp_probe send HOST PORT COUNT SIZE PPS [MAX_SIZE [SEED]]   (sizes uniform in SIZE..MAX_SIZE)
-//   udp_probe recv PORT COUNT IDLE_MS
+//   udp_probe recv PORT COUNT IDLE_MS [FIRST_MS]   (gives up after IDLE_MS without a datagram, or
+//     FIRST_MS before the first one: senders started one by one on a loaded machine start late)
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -67,7 +68,7 @@ int do_send(const char* host, int port, uint64_t count, size_t size, uint64_t pp
   return 0;
 }
 
-int do_recv(int port, uint64_t count, int idle_ms) {
+int do_recv(int port, uint64_t count, int idle_ms, int first_ms) {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   int big = 16 << 20;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
@@ -85,7 +86,7 @@ int do_recv(int port, uint64_t count, int idle_ms) {
   bool any = false;
   while (received < count) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, idle_ms) <= 0) break;
+    if (::poll(&p, 1, any ? idle_ms : first_ms) <= 0) break;
     ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
     if (n < static_cast<ssize_t>(kHeader)) {
       ++corrupt;
@@ -127,8 +128,10 @@ int main(int argc, char** argv) {
                    std::strtoull(argv[5], nullptr, 10), std::strtoull(argv[6], nullptr, 10),
                    argc >= 8 ? std::strtoull(argv[7], nullptr, 10) : 0,
                    argc >= 9 ? std::strtoull(argv[8], nullptr, 10) : 1);
-  if (argc == 5 && std::strcmp(argv[1], "recv") == 0)
-    return do_recv(std::atoi(argv[2]), std::strtoull(argv[3], nullptr, 10), std::atoi(argv[4]));
-  std::fprintf(stderr, "usage: udp_probe send HOST PORT COUNT SIZE PPS [MAX_SIZE [SEED]] | recv PORT COUNT IDLE_MS\n");
+  if ((argc == 5 || argc == 6) && std::strcmp(argv[1], "recv") == 0)
+    return do_recv(std::atoi(argv[2]), std::strtoull(argv[3], nullptr, 10), std::atoi(argv[4]),
+                   std::atoi(argv[argc == 6 ? 5 : 4]));
+  std::fprintf(stderr,
+               "usage: udp_probe send HOST PORT COUNT SIZE PPS [MAX_SIZE [SEED]] | recv PORT COUNT IDLE_MS [FIRST_MS]\n");
   return 2;
 }

@@ -8,7 +8,6 @@ export E2E_VOLUME_SIZE=${E2E_VOLUME_SIZE:-32M}
 DEAD_AFTER_MS=1000
 # Under ASan+UBSan (CI runs the suite twice) the same faults go with half the traffic, and the
 # daemons, two to three times slower, get more slack to bring carrier back.
-LIBASAN=$(ldd "$VNIC_BIN_VNICD" 2>/dev/null | awk '/libasan/ {print $3}')
 FAULT_SCALE_PCT=${FAULT_SCALE_PCT:-$([ -n "$LIBASAN" ] && echo 50 || echo 100)}
 scaled() { echo $(( $1 * FAULT_SCALE_PCT / 100 )); }
 # Polling and scheduling slack on a busy 2-core machine.
@@ -245,14 +244,20 @@ reconcile() {
     fail "$name: $missing datagrams missing but $((kdrop + tx_drops + rx_drops + destroyed + after_delivery + udp_drops)) drops counted"
 }
 
-# carrier_back SIDE START_MS: carrier is on again within dead_after (+ margin) of START_MS.
+# carrier_back SIDE START_MS [LIMIT_MS]: carrier is on again within LIMIT_MS (default dead_after + margin) of START_MS.
 carrier_back() {
-  local side=$1 start=$2 limit=$((DEAD_AFTER_MS + CARRIER_MARGIN_MS))
+  local side=$1 start=$2 limit=${3:-$((DEAD_AFTER_MS + CARRIER_MARGIN_MS))}
   while [ "$(carrier $side)" != 1 ]; do
     [ $(( $(now_ms) - start )) -le $((limit + 5000)) ] || fail "carrier on $side never came back"
     sleep 0.005
   done
-  local took=$(( $(now_ms) - start ))
+  # Dated by the daemon's own clock (its answer's time_unix_ms less carrier_since_ms), not by when
+  # this loop, starved on a loaded machine, got to look.
+  local took
+  # (If it changed again since, the loop's own figure stands.)
+  took=$(status_json $side | jq --argjson start "$start" \
+    'if .interface.carrier then .time_unix_ms - .interface.carrier_since_ms - $start | floor else empty end')
+  [ -n "$took" ] || took=$(( $(now_ms) - start ))
   note "carrier on $side back $took ms after the fault ended (limit $limit ms)"
   [ $took -le $limit ] || fail "carrier on $side came back $took ms after the fault ended (limit $limit ms)"
 }
@@ -300,6 +305,7 @@ finish_watched_probe() {
 # nothing (from the samples of watch_delivery), in ms. Traffic must flow through the whole span.
 longest_stall() {
   awk -v from="$1" -v to="$2" '
+    BEGIN { last = from }
     $1 < from { count = $2; next }
     $1 > to { exit }
     { if (!started) { started = 1; last = from }
@@ -310,10 +316,11 @@ longest_stall() {
 # recovery_check NAME FAULT_MS END_MS LIMIT_MS: B delivered something at least every LIMIT_MS
 # from the fault (FAULT_MS) to the end of the traffic (END_MS): the link came back within the
 # limit, however many blocks the fault damaged.
+# Under ASan the limit is SANITIZER_TIME_FACTOR times LIMIT_MS.
 recovery_check() {
-  local name=$1 stall
+  local name=$1 stall limit=$(($4 * SANITIZER_TIME_FACTOR))
   stall=$(longest_stall "$2" "$3")
-  note "$name: B's longest stall after the fault: $stall ms (limit $4 ms)"
+  note "$name: B's longest stall after the fault: $stall ms (limit $limit ms)"
   echo "$stall" >"$E2E_RUN/$name.stall_ms"
-  [ "$stall" -le "$4" ] || fail "$name: B delivered nothing for $stall ms after the fault (limit $4 ms)"
+  [ "$stall" -le "$limit" ] || fail "$name: B delivered nothing for $stall ms after the fault (limit $limit ms)"
 }

@@ -34,6 +34,8 @@ done
 
 note "ping between every ordered pair"
 ping_all
+macs=$(for side in $(lab_sides); do ip -n "$(lab_ns $side)" -br link show vnic0 | awk '{print $3}'; done)
+[ "$(sort -u <<<"$macs" | wc -l)" = "$(lab_sides | wc -w)" ] || fail "two nodes' vnic0 share a MAC: $(tr '\n' ' ' <<<"$macs")"
 note "every node's neighbour table holds every other node's MAC"
 for side in $(lab_sides); do
   for peer in $(others $side); do
