@@ -26,7 +26,10 @@ note "UDP streams among a, b and c (6 streams, 4 s)"
 udp_streams_start 2000 500 64 1400 $survivors
 sleep 1
 note "kill -9 d"
-t0=$(now_ms)
+# The pid first, then the time, then the signal: nothing a starved shell could lag on between them.
+d_pid=$(lab_vnicd_pid d)
+now_ms_into t0
+kill -KILL "$d_pid"
 stop_node d KILL
 limit=$((DEAD_AFTER_MS + SHARED_MARGIN_MS))
 for side in $survivors; do

@@ -33,9 +33,12 @@ flooder=$!
 sleep 1
 
 note "kill -STOP d"
-t_stop=$(now_ms)
-kill -STOP "$(lab_vnicd_pid d)"
-limit=$((DEAD_AFTER_MS + SHARED_MARGIN_MS))
+d_pid=$(lab_vnicd_pid d)
+now_ms_into t_stop
+kill -STOP "$d_pid"
+# Dead detection here waits on state-table reads queued behind the flood's writes on the same loop
+# device: the flood's jitter (as in the silence bound below) on top of dead_after and the margin.
+limit=$((DEAD_AFTER_MS + SHARED_MARGIN_MS + 500))
 for side in $survivors; do
   took=$(peer_state_within $side d dead "$t_stop" $limit)
   note "$side sees d dead after $took ms (limit $limit ms)"
@@ -69,8 +72,8 @@ note "a -> b: $answered pings answered, longest silence $gap_ms ms from $gap_at 
   fail "a's pings to b went unanswered for $gap_ms ms with d frozen (lap_after $LAP_AFTER_MS ms)"
 
 note "kill -CONT d"
-t0=$(now_ms)
-kill -CONT "$(lab_vnicd_pid d)"
+now_ms_into t0
+kill -CONT "$d_pid"
 for side in $survivors; do
   took=$(peer_state_within $side d alive "$t0" $((DEAD_AFTER_MS + SHARED_MARGIN_MS)))
   note "$side sees d alive again after $took ms"
