@@ -18,7 +18,13 @@ probe clean 10000 2000 200 1400 5
 quiesce
 snapshot after
 reconcile clean before after 0
-[ "$(jq .received "$E2E_RUN/clean.json")" = "$(scaled 10000)" ] ||
+# Nothing may be lost from the moment A's vnicd reads a frame. Before that, under ASan only, A's
+# kernel may drop datagrams its TAP queue could not hold while the 2-3x slower vnicd was off the
+# CPU (it counts them, and reconcile checked that count): that is the sending host's queue, not
+# the mirror or the transport this test is about. The release build must lose none at all.
+lost_before_vnicd=0
+[ "$SANITIZER_TIME_FACTOR" = 1 ] || lost_before_vnicd=$(delta kernel_tx_drops after before)
+[ "$(jq .received "$E2E_RUN/clean.json")" = "$(( $(scaled 10000) - lost_before_vnicd ))" ] ||
   fail "datagrams lost without faults"
 
 note "the ring on a.mirror is an exact copy of a.vol's"
