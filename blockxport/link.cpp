@@ -180,7 +180,7 @@ void Link::try_attach_receive_volume(TimePoint now) {
     std::vector<uint32_t> slots;
     for (const auto& p : peers_) slots.push_back(p.slot);
     exchange_->watch(send_volume_.fd(), send_sb_, std::move(slots));
-    for (auto& p : peers_) p.monitor.observe(std::nullopt, now);  // formatted: "unknown" until a record shows
+    for (auto& p : peers_) p.monitor.observe(std::nullopt, now, now);  // formatted: "unknown" until a record shows
     return;
   }
   const Volume& volume = recv_volume();
@@ -288,7 +288,7 @@ void Link::run_once(FrameSink& sink, Nanos max_wait) {
   bool urgent = wants_urgent_read();
   uint64_t ticket = writer_->ack_read_ticket();
   auto held_since = writer_->holding_since();
-  if (exchange_->maybe_read(now, urgent)) {
+  if (exchange_->maybe_read(now, urgent, verdict_due())) {
     peer_read_ticket_ = ticket;
     peer_read_can_confirm_ = !held_since || now - *held_since >= 2 * options_.ack_interval;
     for (auto& p : peers_)
@@ -322,7 +322,7 @@ std::optional<TimePoint> Link::next_wakeup() const {
   consider(exchange_->write_due(progress(), ack_ring_blocks()));
   consider(writer_->next_deadline());
   if (exchange_->watching()) {
-    consider(exchange_->read_due(wants_urgent_read()));
+    consider(exchange_->read_due(wants_urgent_read(), verdict_due()));
     for (const auto& p : peers_)
       if (p.reader) consider(p.reader->next_poll());
   } else {
@@ -361,9 +361,17 @@ void Link::collect_reader_events(LinkPeer& peer) {
   }
 }
 
+std::optional<TimePoint> Link::verdict_due() const {
+  std::optional<TimePoint> when;
+  for (const auto& p : peers_)
+    if (auto t = p.monitor.verdict_due(); t && (!when || *t < *when)) when = t;
+  return when;
+}
+
 void Link::on_peer_records(const std::vector<PeerRecordObservation>& seen, TimePoint now, bool fresh) {
+  TimePoint issued = exchange_->last_read_issued();
   for (const auto& s : seen)
-    if (LinkPeer* p = peer_for_slot(s.slot)) observe_peer(*p, s, now);
+    if (LinkPeer* p = peer_for_slot(s.slot)) observe_peer(*p, s, issued, now);
   if (const auto& usurper = exchange_->usurper(); usurper && !slot_lost_reported_) {
     slot_lost_reported_ = true;
     TransportEvent e;
@@ -375,17 +383,17 @@ void Link::on_peer_records(const std::vector<PeerRecordObservation>& seen, TimeP
   update_writer_flow(now, fresh);
 }
 
-void Link::observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimePoint now) {
+void Link::observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimePoint issued, TimePoint now) {
   if (seen.outcome == PeerRecordOutcome::empty) {
-    note_state(peer, peer.monitor.observe(std::nullopt, now));
+    note_state(peer, peer.monitor.observe(std::nullopt, issued, now));
     return;
   }
   if (seen.outcome != PeerRecordOutcome::accepted) {
-    note_state(peer, peer.monitor.tick(now));
+    note_state(peer, peer.monitor.no_news(issued, now));
     return;
   }
   const StateRecord& record = seen.record;
-  note_state(peer, peer.monitor.observe(record, now));
+  note_state(peer, peer.monitor.observe(record, issued, now));
   if (record.status != WriterStatus::empty) {
     if (!peer.reader) {
       // A shared LUN's peer gets its reader (and its memory) when its slot first shows a writer.

@@ -167,7 +167,9 @@ class Link {
   uint64_t ack_ring_blocks() const { return recv_sb_ ? recv_sb_->ring_blocks : send_sb_.ring_blocks; }
   bool wants_urgent_read() const;
   void on_peer_records(const std::vector<PeerRecordObservation>& seen, TimePoint now, bool fresh);
-  void observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimePoint now);
+  void observe_peer(LinkPeer& peer, const PeerRecordObservation& seen, TimePoint issued, TimePoint now);
+  // The earliest liveness deadline among the peers: a record read is issued then.
+  std::optional<TimePoint> verdict_due() const;
   // Tells the writer how far it may go: the least acknowledgement among live readers of our ring.
   // `fresh`: from a read begun late enough to confirm a hold (see LinkOptions::ack_interval).
   void update_writer_flow(TimePoint now, bool fresh);

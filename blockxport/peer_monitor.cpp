@@ -36,12 +36,12 @@ void PeerMonitor::set_no_volume(TimePoint now) {
   change_to(PeerState::no_volume, now);
 }
 
-bool PeerMonitor::observe(const std::optional<StateRecord>& record, TimePoint now) {
+bool PeerMonitor::observe(const std::optional<StateRecord>& record, TimePoint issued, TimePoint now) {
   if (!record || record->status == WriterStatus::empty) {
     bool first = !last_.has_value() && state_ == PeerState::no_volume;
     last_.reset();
     if (first) return change_to(PeerState::unknown, now);
-    return tick(now);
+    return no_news(issued, now);
   }
   const StateRecord& r = *record;
   if (r.status == WriterStatus::clean_stop) {
@@ -60,13 +60,24 @@ bool PeerMonitor::observe(const std::optional<StateRecord>& record, TimePoint no
     last_change_ = now;
     return change_to(state_ == PeerState::alive ? PeerState::alive : PeerState::unknown, now);
   }
+  return no_news(issued, now);
+}
+
+bool PeerMonitor::no_news(TimePoint issued, TimePoint now) {
+  // The change itself is dated by the completion of the read that saw it (it may have landed just
+  // before), so a read issued dead_after after that cannot have raced it.
+  if (watched() && issued - last_change_ >= dead_after_) return change_to(PeerState::dead, now);
   return tick(now);
 }
 
 bool PeerMonitor::tick(TimePoint now) {
-  if ((state_ == PeerState::alive || state_ == PeerState::unknown) && last_ && now - last_change_ >= dead_after_)
-    return change_to(PeerState::dead, now);
+  if (watched() && now - last_change_ >= 2 * dead_after_) return change_to(PeerState::dead, now);
   return false;
+}
+
+std::optional<TimePoint> PeerMonitor::verdict_due() const {
+  if (!watched()) return std::nullopt;
+  return last_change_ + dead_after_;
 }
 
 }  // namespace blockxport

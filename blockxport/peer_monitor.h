@@ -1,6 +1,13 @@
 // Judges the peer alive or dead from its state record alone: alive while its heartbeat counter or
-// head moves, dead after `dead_after` without a change, stopped when it wrote a clean stop. Only
-// our own monotonic clock is used; the two nodes' clocks are never compared.
+// head moves, dead when a read issued `dead_after` or more after the last change still shows none,
+// stopped when it wrote a clean stop. Only our own monotonic clock is used; the two nodes' clocks
+// are never compared.
+//
+// Death needs evidence, as sanlock's delta leases judge a host by a read made after the host's
+// deadline: a read that was issued before the deadline and completes after it (the volume
+// stalled behind a burst of writeback, a path failover) proves nothing about the deadline, so it
+// cannot make the peer dead. Only a volume that answers no read at all for twice dead_after (a
+// hung LUN: no news is then bad news) makes the peer dead by time alone.
 #pragma once
 
 #include <cstdint>
@@ -29,13 +36,18 @@ class PeerMonitor {
  public:
   explicit PeerMonitor(Nanos dead_after) : dead_after_(dead_after) {}
 
-  // Every read of the peer's state record, decoded or not (nullopt: never written or unreadable).
+  // A completed read of the peer's state record (nullopt: never written), issued at `issued`.
   // Returns true when the state changed.
-  bool observe(const std::optional<StateRecord>& record, TimePoint now);
+  bool observe(const std::optional<StateRecord>& record, TimePoint issued, TimePoint now);
+  // A completed read that brought no usable record (failed, damaged, unauthentic): no sign of
+  // life, so evidence of death once it was issued past the deadline.
+  bool no_news(TimePoint issued, TimePoint now);
   void set_no_volume(TimePoint now);
   void set_dead_after(Nanos dead_after) { dead_after_ = dead_after; }
-  // Time passing alone can make the peer dead.
+  // Time passing alone makes the peer dead only after twice dead_after with no read answered.
   bool tick(TimePoint now);
+  // When a read must be issued for a verdict on time (the deadline of a peer not yet judged dead).
+  std::optional<TimePoint> verdict_due() const;
 
   PeerState state() const { return state_; }
   bool alive() const { return state_ == PeerState::alive; }
@@ -45,6 +57,7 @@ class PeerMonitor {
 
  private:
   bool change_to(PeerState next, TimePoint now);
+  bool watched() const { return (state_ == PeerState::alive || state_ == PeerState::unknown) && last_.has_value(); }
 
   Nanos dead_after_;
   PeerState state_ = PeerState::no_volume;

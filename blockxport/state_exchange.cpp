@@ -147,14 +147,16 @@ std::span<const std::byte> StateExchange::running_record(const OwnProgress& prog
   return seal(own_record(WriterStatus::running, now, progress));
 }
 
-std::optional<TimePoint> StateExchange::read_due(bool urgent) const {
+std::optional<TimePoint> StateExchange::read_due(bool urgent, std::optional<TimePoint> verdict) const {
   if (!watching() || read_in_flight_) return std::nullopt;
-  if (!urgent) return next_read_;
-  return std::min(next_read_, last_read_ + options_.urgent_read_interval);
+  TimePoint due = next_read_;
+  if (urgent) due = std::min(due, last_read_ + options_.urgent_read_interval);
+  if (verdict && last_read_ < *verdict) due = std::min(due, *verdict);
+  return due;
 }
 
-bool StateExchange::maybe_read(TimePoint now, bool urgent) {
-  auto due = read_due(urgent);
+bool StateExchange::maybe_read(TimePoint now, bool urgent, std::optional<TimePoint> verdict) {
+  auto due = read_due(urgent, verdict);
   if (!due || now < *due) return false;
   IoRequest request{IoOp::read,
                     watch_fd_,

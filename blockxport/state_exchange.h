@@ -88,10 +88,13 @@ class StateExchange {
   std::span<const std::byte> running_record(const OwnProgress& progress, TimePoint now);
   std::span<const std::byte> clean_stop_record(const OwnProgress& progress, TimePoint now);
 
-  // The table read: every heartbeat, or urgently (rate-limited) when asked.
-  std::optional<TimePoint> read_due(bool urgent) const;
-  bool maybe_read(TimePoint now, bool urgent);  // true: a read began
+  // The table read: every heartbeat, urgently (rate-limited) when asked, and at `verdict` (the
+  // liveness deadline of a peer) when no read has been issued since it.
+  std::optional<TimePoint> read_due(bool urgent, std::optional<TimePoint> verdict = std::nullopt) const;
+  bool maybe_read(TimePoint now, bool urgent, std::optional<TimePoint> verdict = std::nullopt);  // true: a read began
   std::vector<PeerRecordObservation> on_read_done(int32_t result);
+  // When the read in flight, or the last one completed, was issued (one is in flight at a time).
+  TimePoint last_read_issued() const { return last_read_; }
   // Our slot holds another writer's record: a second node writes it (shared table only).
   const std::optional<StateRecord>& usurper() const { return usurper_; }
 
