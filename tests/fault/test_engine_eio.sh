@@ -4,6 +4,11 @@
 # the volume). The writer rewrites, the reader re-reads: nothing is lost, corrupt, duplicated or
 # reordered, every count reconciles, the carrier never flaps, memory stays bounded, and the
 # daemon's log says loudly that faults are being injected.
+# dead_after 3 s here, as an admin sets it over a SAN whose latency can spike past a second: under
+# this flood a writeback burst on the shared disk of a CI machine held the mirrors' copies (and so
+# the peers' heartbeats) back for over a second, a real silence that a 1 s dead_after must judge as
+# death. The faults under test flap the carrier at any dead_after if they break liveness (a failed heartbeat write that is not retried stops the heartbeat for good).
+DEAD_AFTER_MS=3000
 source "$(dirname "$0")/fault_lib.sh"
 require_environment
 fault_lab_setup
