@@ -222,6 +222,14 @@ guest_stat() { gx "$(guest_tool ethtool) -S vnic0" | awk -v n="$1:" '$1 == n { p
 host_ns() { ip netns exec "$(lab_ns a)" "$@"; }
 host_stat() { lab_status_json a | jq -r "$1"; }
 host_peer_is() { [ "$(host_stat .peer.state)" = "$1" ]; }
+# host_send_drops: frames on their way to the guest that the host dropped and counted: vnicd on
+# a full ring, and the host kernel (qdisc, or vnic0's TAP queue while vnicd holds for ring room).
+host_send_drops() {
+  local qdisc tap
+  qdisc=$(host_ns tc -s -j qdisc show dev vnic0 2>/dev/null | jq '[.[].drops // 0] | add // 0')
+  tap=$(host_ns cat /sys/class/net/vnic0/statistics/tx_dropped)
+  echo $(( $(host_stat .drops.tx_ring_full) + qdisc + tap ))
+}
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
 
 # guest_udp_receiver PORT COUNT: a checking receiver in the guest, writing /tmp/udp.json; returns
