@@ -103,7 +103,8 @@ struct vnic_buf {
 /* One opened volume. */
 struct vnic_volume {
 	struct block_device *bdev;
-	fmode_t mode;
+	fmode_t mode;		/* before 6.5: what the device was opened with */
+	struct file *file;	/* 6.9 and later: the open device */
 	u32 logical_block_size;
 	u64 bytes;
 };

@@ -10,7 +10,13 @@
 #include <linux/math64.h>
 #include <linux/overflow.h>
 #include <linux/string.h>
+#include <linux/version.h>
+/* 6.12 moved the unaligned accessors from asm/ to linux/. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
 #include <asm/unaligned.h>
+#endif
 
 #include "vnic_format.h"
 

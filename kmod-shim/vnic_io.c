@@ -9,12 +9,23 @@
 #include <linux/bio.h>
 #include <linux/blkdev.h>
 #include <linux/err.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/version.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 
 #include "vnic.h"
 
+/*
+ * Opening a block device by path changed shape twice after Debian 12's 6.1: a
+ * blk_mode_t and holder ops in 6.5, a struct file in 6.9. The two ends are the
+ * kernels Debian ships (6.1 in bookworm, 6.12 in bookworm-backports and trixie),
+ * and both are built in CI; the kernels between them are refused at build time
+ * rather than guessed at.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
 int vnic_volume_open(struct vnic_volume *v, const char *path, bool write, void *holder)
 {
 	struct block_device *bdev;
@@ -40,6 +51,34 @@ void vnic_volume_close(struct vnic_volume *v)
 	blkdev_put(v->bdev, v->mode);
 	v->bdev = NULL;
 }
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+int vnic_volume_open(struct vnic_volume *v, const char *path, bool write, void *holder)
+{
+	struct file *file;
+
+	/* Our ring and record are ours alone: a holder makes the open exclusive. */
+	file = bdev_file_open_by_path(path, write ? BLK_OPEN_READ | BLK_OPEN_WRITE : BLK_OPEN_READ,
+				      write ? holder : NULL, NULL);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	v->file = file;
+	v->bdev = file_bdev(file);
+	v->logical_block_size = bdev_logical_block_size(v->bdev);
+	v->bytes = bdev_nr_bytes(v->bdev);
+	return 0;
+}
+
+void vnic_volume_close(struct vnic_volume *v)
+{
+	if (!v->bdev)
+		return;
+	fput(v->file);
+	v->file = NULL;
+	v->bdev = NULL;
+}
+#else
+#error "vnic.ko opens block devices with the 6.1 API (before 6.5) or the 6.9 one (6.9 and later); this kernel has neither"
+#endif
 
 int vnic_buf_alloc(struct vnic_buf *buf, size_t bytes)
 {
