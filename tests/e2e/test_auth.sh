@@ -66,6 +66,14 @@ lab_up --key-file "$keys/k1"
 ip netns exec "$NS_A" ping -c 5 -i 0.05 -W 2 "$ADDR_B" >/dev/null || fail "ping A -> B"
 ip netns exec "$NS_B" ping -c 5 -i 0.05 -W 2 "$ADDR_A" >/dev/null || fail "ping B -> A"
 count=5000
+# Datagrams A dropped and counted: its kernel before vnicd read them (vnic0's TAP queue, its qdisc)
+# and vnicd on a full ring.
+a_counted_drops() {
+  local qdisc
+  qdisc=$(ip netns exec "$NS_A" tc -s -j qdisc show dev vnic0 2>/dev/null | jq '[.[].drops // 0] | add // 0')
+  echo $(( $(ip netns exec "$NS_A" cat /sys/class/net/vnic0/statistics/tx_dropped) + qdisc + $(status_field a .drops.tx_ring_full) ))
+}
+drops_before=$(a_counted_drops)
 ip netns exec "$NS_B" "$UDP_PROBE" recv 7011 $count 3000 >"$E2E_RUN/udp1.json" 2>"$E2E_RUN/udp1.err" &
 receiver=$!
 wait_until 5 "the UDP receiver" grep -q listening "$E2E_RUN/udp1.err"
@@ -73,7 +81,13 @@ wait_until 5 "the UDP receiver" grep -q listening "$E2E_RUN/udp1.err"
 # overflow): what is judged is that authenticated blocks are all taken, not the rate.
 ip netns exec "$NS_A" "$UDP_PROBE" send "$ADDR_B" 7011 $count 1000 $((20000 / SANITIZER_TIME_FACTOR)) >/dev/null
 wait $receiver || fail "udp_probe recv failed"
-[ "$(jq .received "$E2E_RUN/udp1.json")" = $count ] || fail "authenticated link: $(cat "$E2E_RUN/udp1.json")"
+# Under ASan only, A may drop datagrams while its 2-3x slower vnicd (BLAKE2b on every block) or
+# B's is off the CPU of a busy machine: its TAP queue overflows, or its ring fills behind B. It
+# counts them, and every other datagram must arrive. The release build must lose none at all.
+counted=0
+[ "$SANITIZER_TIME_FACTOR" = 1 ] || counted=$(( $(a_counted_drops) - drops_before ))
+[ "$(jq .received "$E2E_RUN/udp1.json")" = $(( count - counted )) ] ||
+  fail "authenticated link: $(cat "$E2E_RUN/udp1.json"), with $counted datagrams counted dropped by A"
 [ "$(jq .corrupt "$E2E_RUN/udp1.json")" = 0 ] || fail "corrupt datagrams delivered"
 ping_pattern a 766e69632d636c6561722d746578742d  # "vnic-clear-text-"
 on_volume "$a" "vnic-clear-text-" || fail "the control failed: an authenticated frame is not on the volume in the clear"
