@@ -6,7 +6,8 @@
 #     within dead_after of the volume's return.
 #  2. All of A's storage goes away at the I/O engine seam (VNIC_FAULT_INJECT outage_file: every
 #     read and write fails with EIO, as when every path to the LUN is lost) for 2 s. Both sides
-#     drop carrier and are back within dead_after; A's frames wait, or are counted by A's kernel
+#     drop carrier and are back within dead_after (B within half a second more: A's record
+#     reaches it behind A's held-back blocks and the mirror); A's frames wait, or are counted by A's kernel
 #     when its TAP queue overflows, or by B as too old.
 # Nothing corrupt, duplicated or reordered; every count reconciles; memory stays bounded.
 source "$(dirname "$0")/fault_lib.sh"
@@ -49,7 +50,10 @@ sleep 1
 rm -f "$E2E_RUN/outage-a"
 back=$(now_ms)
 carrier_back a "$back"
-carrier_back b "$back"
+# B sees A again only once A's record gets through A's storage behind the blocks the outage held
+# back, and the mirror copies it, under the flood: the same 500 ms of the flood's jitter on the
+# volume that shared.stall allows (a busy CI disk made it 1317 ms against dead_after + margin).
+carrier_back b "$back" $((DEAD_AFTER_MS + CARRIER_MARGIN_MS + 500))
 probe_wait
 quiesce
 snapshot after-2
