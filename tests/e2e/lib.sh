@@ -104,6 +104,15 @@ wait_link_up() { lab_wait_link_up "$1"; }
 status_json() { lab_status_json "$1"; }
 # status_field SIDE FILTER: one value from the status JSON, e.g. status_field a .peer.state
 status_field() { status_json $1 | jq -r "$2"; }
+kernel_counter() {  # kernel_counter SIDE FILE (under /sys/class/net/vnic0/statistics)
+  ip netns exec "$(ns_of $1)" cat /sys/class/net/vnic0/statistics/$2
+}
+# Datagrams the kernel dropped on their way to A's vnicd (qdisc or TAP queue full, no carrier).
+kernel_tx_drops() {
+  local qdisc
+  qdisc=$(ip netns exec "$NS_A" tc -s -j qdisc show dev vnic0 2>/dev/null | jq '[.[].drops // 0] | add // 0')
+  echo $(( $(kernel_counter a tx_dropped) + qdisc ))
+}
 
 # lab_up [vnicd flags...]: every node with the same flags, links up on every node.
 lab_up() {

@@ -66,13 +66,8 @@ lab_up --key-file "$keys/k1"
 ip netns exec "$NS_A" ping -c 5 -i 0.05 -W 2 "$ADDR_B" >/dev/null || fail "ping A -> B"
 ip netns exec "$NS_B" ping -c 5 -i 0.05 -W 2 "$ADDR_A" >/dev/null || fail "ping B -> A"
 count=5000
-# Datagrams A dropped and counted: its kernel before vnicd read them (vnic0's TAP queue, its qdisc)
-# and vnicd on a full ring.
-a_counted_drops() {
-  local qdisc
-  qdisc=$(ip netns exec "$NS_A" tc -s -j qdisc show dev vnic0 2>/dev/null | jq '[.[].drops // 0] | add // 0')
-  echo $(( $(ip netns exec "$NS_A" cat /sys/class/net/vnic0/statistics/tx_dropped) + qdisc + $(status_field a .drops.tx_ring_full) ))
-}
+# Datagrams A dropped and counted: its kernel before vnicd read them, and vnicd on a full ring.
+a_counted_drops() { echo $(( $(kernel_tx_drops) + $(status_field a .drops.tx_ring_full) )); }
 drops_before=$(a_counted_drops)
 ip netns exec "$NS_B" "$UDP_PROBE" recv 7011 $count 3000 >"$E2E_RUN/udp1.json" 2>"$E2E_RUN/udp1.err" &
 receiver=$!

@@ -122,15 +122,6 @@ check_rss() {
   [ "$now" -le $(( $2 * 2 )) ] || fail "vnicd $1 VmRSS grew from $2 KiB to $now KiB"
 }
 
-kernel_counter() {  # kernel_counter SIDE FILE (under /sys/class/net/vnic0/statistics)
-  ip netns exec "$(ns_of $1)" cat /sys/class/net/vnic0/statistics/$2
-}
-# Datagrams the kernel dropped on their way to A's vnicd (qdisc or TAP queue full, no carrier).
-kernel_tx_drops() {
-  local qdisc
-  qdisc=$(ip netns exec "$NS_A" tc -s -j qdisc show dev vnic0 2>/dev/null | jq '[.[].drops // 0] | add // 0')
-  echo $(( $(kernel_counter a tx_dropped) + qdisc ))
-}
 # Datagrams B's kernel dropped on their way to the receiving socket.
 kernel_udp_drops() {
   ip netns exec "$NS_B" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n["InErrors"] }' /proc/net/snmp
