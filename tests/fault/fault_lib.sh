@@ -14,6 +14,11 @@ FAULT_SCALE_PCT=${FAULT_SCALE_PCT:-$([ -n "$LIBASAN" ] && echo 50 || echo 100)}
 scaled() { echo $(( $1 * FAULT_SCALE_PCT / 100 )); }
 # Polling and scheduling slack on a busy 2-core machine.
 CARRIER_MARGIN_MS=${CARRIER_MARGIN_MS:-$([ -n "$LIBASAN" ] && echo 1000 || echo 300)}
+# How long the receiver of a test whose outage stops delivery for seconds waits for the next
+# datagram before it reports: the outage (carrier off, then a second more) and the return of
+# carrier, each up to its own limit. Under ASan those limits are wider and the outage runs longer
+# (CI once saw the frames held back by a 5 s silence arrive after a 5000 ms receiver had gone).
+OUTAGE_PROBE_IDLE_MS=$(( 2 * (DEAD_AFTER_MS + CARRIER_MARGIN_MS) + 4000 ))
 
 fault_cleanup() {
   local status=$?
@@ -124,7 +129,11 @@ check_rss() {
 
 # Datagrams B's kernel dropped on their way to the receiving socket.
 kernel_udp_drops() {
-  ip netns exec "$NS_B" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n["InErrors"] }' /proc/net/snmp
+  udp_counter InErrors
+}
+# Datagrams that reached B after the receiver had stopped listening (the harness gave up early).
+udp_counter() {
+  ip netns exec "$NS_B" awk -v name="$1" '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) n[$i] = i; h = 1 } else print $n[name] }' /proc/net/snmp
 }
 
 # snapshot NAME: every counter the accounting needs, from both daemons and both kernels.
@@ -132,7 +141,8 @@ snapshot() {
   local a b
   a=$(status_json a)
   b=$(status_json b)
-  jq -n --argjson a "$a" --argjson b "$b" --arg kdrop "$(kernel_tx_drops)" --arg kudp "$(kernel_udp_drops)" '{
+  jq -n --argjson a "$a" --argjson b "$b" --arg kdrop "$(kernel_tx_drops)" --arg kudp "$(kernel_udp_drops)" \
+    --arg noport "$(udp_counter NoPorts)" '{
     a_from_tap: $a.interface.tap.from_kernel_frames, a_placed: $a.tx.frames,
     a_tx_drops: ($a.drops.tx_ring_full + $a.drops.tx_too_big + $a.drops.tx_tap_truncated),
     a_ring_full: $a.drops.tx_ring_full, a_blocks: $a.tx.blocks,
@@ -144,7 +154,8 @@ snapshot() {
     a_write_errors: $a.tx.write_errors, b_write_errors: $b.tx.write_errors,
     a_read_errors: $a.rx.read_errors, b_read_errors: $b.rx.read_errors, b_crc_rereads: $b.rx.crc_rereads,
     b_too_old: $b.drops.rx_too_old,
-    kernel_tx_drops: ($kdrop | tonumber), kernel_udp_drops: ($kudp | tonumber)}' >"$E2E_RUN/snap-$1.json"
+    kernel_tx_drops: ($kdrop | tonumber), kernel_udp_drops: ($kudp | tonumber),
+    udp_no_port: ($noport | tonumber)}' >"$E2E_RUN/snap-$1.json"
 }
 snap() { jq -r ".$2" "$E2E_RUN/snap-$1.json"; }
 delta() { echo $(( $(snap $2 $1) - $(snap $3 $1) )); }  # delta FIELD AFTER BEFORE
@@ -233,6 +244,9 @@ reconcile() {
   [ $placed -eq $((delivered + rx_drops + destroyed)) ] ||
     fail "$name: A placed $placed frames; B delivered $delivered, counted $rx_drops, and the mirror destroyed $destroyed: $unaccounted unaccounted"
   [ $to_tap -eq $((delivered - after_delivery)) ] || fail "$name: B delivered $delivered frames but wrote $to_tap to its TAP ($after_delivery counted)"
+  local late
+  late=$(delta udp_no_port $after $before)
+  [ "$late" -eq 0 ] || fail "$name: $late datagrams reached B after its receiver gave up (PROBE_IDLE_MS ${PROBE_IDLE_MS:-4000} is too short for this outage)"
   [ $missing -eq $((kdrop + tx_drops + rx_drops + destroyed + after_delivery + udp_drops)) ] ||
     fail "$name: $missing datagrams missing but $((kdrop + tx_drops + rx_drops + destroyed + after_delivery + udp_drops)) drops counted"
 }

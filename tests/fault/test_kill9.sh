@@ -11,7 +11,7 @@
 #  - vnicd's memory stays bounded.
 source "$(dirname "$0")/fault_lib.sh"
 # Delivery stops for seconds in an outage: the receiver must not give up before it ends.
-PROBE_IDLE_MS=5000
+PROBE_IDLE_MS=$OUTAGE_PROBE_IDLE_MS
 require_environment
 # A ring of 2047 blocks (about 3 s of this traffic) rides out the stalls of a loaded CI machine
 # under ASan: with 511, A's writer sometimes outran what B's acknowledgements (through the mirror)

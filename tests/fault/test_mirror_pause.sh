@@ -9,7 +9,7 @@
 # Every count reconciles after each phase, and vnicd's memory stays bounded.
 source "$(dirname "$0")/fault_lib.sh"
 # Delivery stops for seconds in an outage: the receiver must not give up before it ends.
-PROBE_IDLE_MS=5000
+PROBE_IDLE_MS=$OUTAGE_PROBE_IDLE_MS
 require_environment
 fault_lab_setup
 start_mirror a --lag-ms 5 --seed 41

@@ -12,7 +12,7 @@
 # Nothing corrupt, duplicated or reordered; every count reconciles; memory stays bounded.
 source "$(dirname "$0")/fault_lib.sh"
 # Delivery stops for seconds in an outage: the receiver must not give up before it ends.
-PROBE_IDLE_MS=5000
+PROBE_IDLE_MS=$OUTAGE_PROBE_IDLE_MS
 require_environment
 fault_lab_setup
 start_mirror a --lag-ms 2 --seed 61
