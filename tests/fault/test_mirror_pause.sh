@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Link outages between the arrays, then catch-up, during traffic A -> B.
-#  1. A -> B paused 2.5 s (SIGUSR1/SIGUSR2): B's carrier goes off (A looks dead) and is back
-#     within dead_after of the resume; the frames that waited are delivered, or counted when older
-#     than max_frame_age.
+#  1. A -> B paused (SIGUSR1/SIGUSR2) until B's carrier goes off (A looks dead) and 1.2 s more;
+#     B's carrier is back within dead_after of the resume; the frames that waited are delivered,
+#     or counted when older than max_frame_age.
 #  2. B -> A (the acknowledgements and B's heartbeat) paused the same way: A's carrier.
 #  3. Scheduled 300 ms outages every second (--pause-after-ms/--pause-every-ms), shorter than
 #     dead_after: carrier never flaps and nothing is lost.
 # Every count reconciles after each phase, and vnicd's memory stays bounded.
+# dead_after 2 s: the short outages must sit well inside it even when a busy CI disk adds its own
+# second to the mirror's copies (CI's ASan run once saw B's carrier flap with 1000 ms against
+# 300 ms outages).
+DEAD_AFTER_MS=2000
 source "$(dirname "$0")/fault_lib.sh"
 # Delivery stops for seconds in an outage: the receiver must not give up before it ends.
 PROBE_IDLE_MS=$OUTAGE_PROBE_IDLE_MS
