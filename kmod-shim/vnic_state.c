@@ -3,8 +3,11 @@
  * State records and liveness: our record (start, heartbeat, head and acks,
  * clean stop), the peer's record, and the peer monitor that carrier follows.
  * The rules are FORMAT.md's "When a record is written" and vnicd's: the peer
- * is alive while its record moves, dead after dead_after without a change,
- * stopped when it wrote a clean stop. Only our own clock is used.
+ * is alive while its record moves, stopped when it wrote a clean stop, and
+ * dead when a read issued dead_after or more after the last change still
+ * shows none (evidence, not our clock alone: a read we were too busy to issue
+ * proves nothing); with no read at all, time alone judges it after twice
+ * dead_after. Only our own clock is used.
  */
 #include <linux/kernel.h>
 #include <linux/random.h>
@@ -271,17 +274,43 @@ static void peer_change(struct vnic_priv *priv, enum vnic_peer_state next)
 	vnic_count(priv, VNIC_C_peer_transitions, 1);
 }
 
+static bool peer_watched(const struct vnic_peer *p)
+{
+	return (p->state == VNIC_PEER_ALIVE || p->state == VNIC_PEER_UNKNOWN) && p->have_record;
+}
+
+/* Time alone, with no read to judge by: only after twice dead_after. */
 static void peer_tick(struct vnic_priv *priv, u64 now)
 {
 	struct vnic_peer *p = &priv->peer;
 
-	if ((p->state == VNIC_PEER_ALIVE || p->state == VNIC_PEER_UNKNOWN) && p->have_record &&
-	    now - p->last_change_ns >= MS(priv->config.dead_after_ms))
+	if (peer_watched(p) && now >= p->last_change_ns &&
+	    now - p->last_change_ns >= 2 * MS(priv->config.dead_after_ms))
 		peer_change(priv, VNIC_PEER_DEAD);
 }
 
-/* @r: NULL when the record was never written (or is from an earlier format). */
-static void peer_observe(struct vnic_priv *priv, const struct vnic_state_record *r, u64 now)
+/*
+ * A read issued at @issued showed no change. The change itself is dated by the
+ * completion of the read that saw it, so a read issued dead_after after that
+ * cannot have raced it.
+ */
+static void peer_no_news(struct vnic_priv *priv, u64 issued, u64 now)
+{
+	struct vnic_peer *p = &priv->peer;
+
+	if (peer_watched(p) && issued >= p->last_change_ns &&
+	    issued - p->last_change_ns >= MS(priv->config.dead_after_ms))
+		peer_change(priv, VNIC_PEER_DEAD);
+	else
+		peer_tick(priv, now);
+}
+
+/*
+ * @r: NULL when the record was never written (or is from an earlier format).
+ * @issued: when the read that returned it was issued; @now: when it completed.
+ */
+static void peer_observe(struct vnic_priv *priv, const struct vnic_state_record *r, u64 issued,
+			 u64 now)
 {
 	struct vnic_peer *p = &priv->peer;
 	bool moved, first_look;
@@ -293,7 +322,7 @@ static void peer_observe(struct vnic_priv *priv, const struct vnic_state_record 
 		if (first)
 			peer_change(priv, VNIC_PEER_UNKNOWN);
 		else
-			peer_tick(priv, now);
+			peer_no_news(priv, issued, now);
 		return;
 	}
 	if (r->status == VNIC_STATUS_CLEAN_STOP) {
@@ -318,7 +347,7 @@ static void peer_observe(struct vnic_priv *priv, const struct vnic_state_record 
 								VNIC_PEER_UNKNOWN);
 		return;
 	}
-	peer_tick(priv, now);
+	peer_no_news(priv, issued, now);
 }
 
 /* The peer counts for our flow control: alive, or not yet judged. */
@@ -329,34 +358,37 @@ bool vnic_peer_takes_traffic(struct vnic_priv *priv)
 	return state == VNIC_PEER_ALIVE || state == VNIC_PEER_UNKNOWN;
 }
 
-static void read_peer_record(struct vnic_priv *priv, u64 now)
+static void read_peer_record(struct vnic_priv *priv, u64 issued)
 {
 	struct vnic_peer *p = &priv->peer;
 	struct vnic_state_record *r;
 	enum vnic_decode_error e;
-	u64 acked;
+	u64 acked, now;
 	int ret;
 
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
 		return;
 	vnic_count(priv, VNIC_C_state_reads, 1);
-	priv->self.last_peer_read_ns = now;
+	priv->self.last_peer_read_ns = issued;
 	ret = vnic_volume_read(&priv->recv, &priv->rx.block, 0,
 			       vnic_state_offset(priv->config.peer_slot), VNIC_STATE_STRIDE);
+	now = ktime_get_ns();
 	e = ret ? VNIC_DECODE_BAD_FIELD : vnic_decode_state_record(priv->rx.block.data, r);
 	if (e == VNIC_DECODE_ALL_ZERO ||
 	    (e == VNIC_DECODE_OK && memcmp(r->uuid, p->recv_sb.uuid, sizeof(r->uuid)))) {
-		peer_observe(priv, NULL, now);	/* never written, or from before the format */
+		/* never written, or from before the format */
+		peer_observe(priv, NULL, issued, now);
 		goto out;
 	}
 	if (e || r->slot != priv->config.peer_slot) {
+		/* An unreadable record is still a read that found no sign of life. */
 		vnic_count(priv, VNIC_C_state_unreadable, 1);
-		peer_tick(priv, now);
+		peer_no_news(priv, issued, now);
 		goto out;
 	}
 	p->seen_at_ns = now;
-	peer_observe(priv, r, now);
+	peer_observe(priv, r, issued, now);
 	if (r->status != VNIC_STATUS_EMPTY) {
 		if (!priv->rx.attached)
 			vnic_rx_attach(priv, r, now);
@@ -405,11 +437,16 @@ static bool tx_holding(struct vnic_priv *priv)
 
 static u64 peer_read_due(struct vnic_priv *priv)
 {
+	struct vnic_peer *p = &priv->peer;
 	u64 due = priv->self.next_peer_read_ns;
+	u64 verdict = p->last_change_ns + MS(priv->config.dead_after_ms);
 
 	/* A writer holding for the peer's ack asks sooner than the heartbeat. */
 	if (tx_holding(priv))
 		due = min(due, priv->self.last_peer_read_ns + URGENT_READ_NS);
+	/* The read that can prove the peer dead goes out as soon as it can. */
+	if (peer_watched(p) && priv->self.last_peer_read_ns < verdict)
+		due = min(due, verdict);
 	return due;
 }
 
@@ -423,7 +460,7 @@ void vnic_state_poll(struct vnic_priv *priv, u64 now)
 		if (now >= self->next_probe_ns) {
 			self->next_probe_ns = now + interval;
 			if (probe_recv(priv) > 0)
-				peer_observe(priv, NULL, now);
+				peer_observe(priv, NULL, now, now);
 		}
 	} else if (now >= peer_read_due(priv)) {
 		if (now >= self->next_peer_read_ns)
@@ -463,8 +500,8 @@ u64 vnic_state_next_due(struct vnic_priv *priv, u64 now)
 		due = min(due, priv->self.next_probe_ns);
 	else
 		due = min(due, peer_read_due(priv));
-	if (priv->peer.have_record &&
-	    (priv->peer.state == VNIC_PEER_ALIVE || priv->peer.state == VNIC_PEER_UNKNOWN))
-		due = min(due, priv->peer.last_change_ns + MS(priv->config.dead_after_ms));
+	/* Time alone judges only when no read could be issued (peer_tick). */
+	if (peer_watched(&priv->peer))
+		due = min(due, priv->peer.last_change_ns + 2 * MS(priv->config.dead_after_ms));
 	return due;
 }
