@@ -5,7 +5,7 @@
 #     or counted when older than max_frame_age.
 #  2. B -> A (the acknowledgements and B's heartbeat) paused the same way: A's carrier.
 #  3. Scheduled 300 ms outages every second (--pause-after-ms/--pause-every-ms), shorter than
-#     dead_after: carrier never flaps and nothing is lost.
+#     dead_after: carrier never flaps, and what a full ring drops is counted.
 # Every count reconciles after each phase, and vnicd's memory stays bounded.
 # dead_after 2 s: the short outages must sit well inside it even when a busy CI disk adds its own
 # second to the mirror's copies (CI's ASan run once saw B's carrier flap with 1000 ms against
