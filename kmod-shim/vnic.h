@@ -8,6 +8,7 @@
 #define VNIC_H
 
 #include <linux/blkdev.h>
+#include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/hrtimer.h>
 #include <linux/netdevice.h>
@@ -22,13 +23,15 @@
 #define VNIC_DRV_VERSION	"0.1.0"
 #define VNIC_PATH_BYTES		256
 #define VNIC_ERROR_BYTES	256
+#define VNIC_NODE_NAME_BYTES	65
 
 /* Set through /sys/class/net/<dev>/vnic/ while the device is down. */
 struct vnic_config {
 	char send_device[VNIC_PATH_BYTES];
 	char recv_device[VNIC_PATH_BYTES];
-	u32 slot;		/* our slot on the send volume */
-	u32 peer_slot;		/* the peer's slot on the receive volume */
+	char volume[VNIC_PATH_BYTES];	/* a shared LUN: excludes send_device and recv_device */
+	u32 slot;		/* our slot on the send volume (or the shared LUN) */
+	u32 peer_slot;		/* a pair: the peer's slot on the receive volume */
 	u32 block_size;		/* 0: whatever the send volume was formatted with */
 	u32 heartbeat_interval_ms;
 	u32 dead_after_ms;
@@ -48,6 +51,7 @@ struct vnic_config {
 	X(tx_dropped_too_big)			\
 	X(tx_dropped_stopped)			\
 	X(tx_ring_full_holds)			\
+	X(tx_dropped_slot_lost)			\
 	X(rx_frames)				\
 	X(rx_bytes)				\
 	X(rx_blocks)				\
@@ -67,12 +71,14 @@ struct vnic_config {
 	X(rx_skipped_on_attach)			\
 	X(rx_dropped_partial_frames)		\
 	X(rx_bad_frames)			\
+	X(rx_blocks_not_ours)			\
 	X(state_writes)				\
 	X(state_write_errors)			\
 	X(state_reads)				\
 	X(state_unreadable)			\
 	X(peer_transitions)			\
-	X(carrier_changes)
+	X(carrier_changes)			\
+	X(slot_lost)
 
 enum vnic_counter {
 #define VNIC_COUNTER_ENUM(name) VNIC_C_##name,
@@ -122,6 +128,7 @@ struct vnic_tx {
 	struct work_struct work;
 	struct vnic_buf block;
 	u32 write_unit;
+	u16 block_version;	/* 1 for a pair, 2 (destinations) on a shared LUN */
 	u64 next_sequence;	/* the sequence the next block gets */
 	u64 durable_head;	/* every sequence below this is on the volume */
 	u64 hold_since_ns;	/* ring full for the peer since; 0: not holding */
@@ -129,7 +136,7 @@ struct vnic_tx {
 
 #define VNIC_RX_AHEAD		32	/* FORMAT.md's read-ahead window */
 
-/* The reader side: the peer's ring on the receive volume, one block at a time. */
+/* The reader side: one peer's ring, one block at a time. */
 struct vnic_rx {
 	bool attached;
 	u64 epoch;		/* the epoch of the blocks we take */
@@ -156,14 +163,17 @@ struct vnic_rx {
 	u64 next_poll_ns;
 	u32 partial_length;
 	bool partial_open;
-	/* Kept across a stop and start from here on. */
-	u8 *partial;		/* a frame split across blocks, being put together */
-	struct vnic_buf block;
-	struct sk_buff_head deliver;	/* built skbs waiting for NAPI */
+	bool tail_not_ours;	/* the last block was for other slots and ended inside a frame */
+	u8 *partial;		/* a frame split across blocks, being put together (at attach) */
 };
 
-/* What we know of the peer from its state record. */
+/*
+ * A node we read: a pair's one peer, or every other slot of a shared LUN. What
+ * its state record says, how we judge it, and our reader of its ring.
+ */
 struct vnic_peer {
+	u32 slot;
+	bool in_use;		/* shared LUN: false for our own slot */
 	enum vnic_peer_state state;
 	bool have_record;
 	struct vnic_state_record last;
@@ -171,8 +181,18 @@ struct vnic_peer {
 	u64 seen_at_ns;		/* when the last record was read */
 	u64 acked;		/* its acks[our slot]: what it consumed of our ring */
 	u64 acked_moved_ns;
-	bool recv_formatted;
-	struct vnic_superblock recv_sb;
+	u64 published_ack;	/* what our record last said we consumed of its ring */
+	struct vnic_rx rx;
+};
+
+/* Where a MAC address lives on a shared LUN, learnt from the frames we receive. */
+#define VNIC_FDB_SIZE		256
+struct vnic_fdb_entry {
+	u8 mac[ETH_ALEN];
+	u8 slot;
+	bool used;
+	u64 epoch;		/* the writer that taught it: void once that epoch is gone */
+	u64 seen_ns;
 };
 
 /* Our own state record. */
@@ -183,7 +203,6 @@ struct vnic_self {
 	u64 heartbeat_counted_ns;
 	u64 next_heartbeat_ns;
 	u64 published_head;
-	u64 published_ack;
 	u64 published_ns;
 	u64 next_peer_read_ns;
 	u64 last_peer_read_ns;
@@ -198,22 +217,44 @@ struct vnic_priv {
 
 	/* Valid while the device is up. */
 	bool running;
-	struct vnic_volume send;
-	struct vnic_volume recv;
+	bool shared;		/* config.volume: one shared LUN, read and written */
+	bool slot_lost;		/* another node's epoch runs in our slot: we write nothing */
+	char node_name[VNIC_NODE_NAME_BYTES];	/* our record's owner (shared LUN) */
+	u64 started_unix_ns;
+	struct vnic_volume send;	/* our ring and record: the send volume or the shared LUN */
+	struct vnic_volume recv;	/* a pair's receive volume; unused on a shared LUN */
 	struct vnic_superblock send_sb;
+	bool recv_formatted;
+	struct vnic_superblock recv_sb;
 	struct workqueue_struct *wq;
 	struct work_struct poll_work;
 	struct hrtimer poll_timer;
 	struct napi_struct napi;
-	spinlock_t lock;	/* tx progress and peer ack between tx and poll work */
+	spinlock_t lock;	/* tx progress and peer acks between tx and poll work */
 	struct vnic_tx tx;
-	struct vnic_rx rx;
-	bool expect_reply;	/* tx wrote a block: the reader polls from its shortest interval */
-	struct vnic_peer peer;
+	struct vnic_peer *peers;	/* indexed by slot on a shared LUN; one for a pair */
+	u32 peer_count;
+	struct vnic_buf rx_block;	/* the poll work's read buffer: blocks, records, the table */
+	struct vnic_state_record *record_scratch;
+	struct sk_buff_head deliver;	/* built skbs waiting for NAPI */
+	bool expect_reply;	/* tx wrote a block: the readers poll from their shortest interval */
 	struct vnic_self self;
+	spinlock_t fdb_lock;
+	struct vnic_fdb_entry fdb[VNIC_FDB_SIZE];
 
 	atomic64_t counters[VNIC_COUNTER_COUNT];
 };
+
+/* Every peer we read (a shared LUN's table has our own slot too, not in use). */
+#define vnic_for_each_peer(priv, p)						\
+	for ((p) = (priv)->peers; (p) < (priv)->peers + (priv)->peer_count; (p)++)	\
+		if (!(p)->in_use) {} else
+
+/* Where the peers' rings and records are: the receive volume, or the shared LUN. */
+static inline struct vnic_volume *vnic_recv_volume(struct vnic_priv *priv)
+{
+	return priv->shared ? &priv->send : &priv->recv;
+}
 
 static inline void vnic_count(struct vnic_priv *priv, enum vnic_counter c, u64 n)
 {
@@ -240,7 +281,19 @@ int vnic_state_start(struct vnic_priv *priv);
 void vnic_state_stop(struct vnic_priv *priv);
 void vnic_state_poll(struct vnic_priv *priv, u64 now);
 u64 vnic_state_next_due(struct vnic_priv *priv, u64 now);
-bool vnic_peer_takes_traffic(struct vnic_priv *priv);
+bool vnic_peer_takes_traffic(const struct vnic_peer *p);
+int vnic_write_own_record(struct vnic_priv *priv, u32 status, u64 now);
+bool vnic_records_differ(const struct vnic_state_record *a, const struct vnic_state_record *b);
+/* "node "b" (vnic0), running since 2026-12-04T18:40:01Z", as vnicd says it. */
+void vnic_describe_owner(const struct vnic_state_record *r, char *out, size_t len);
+
+/* vnic_claim.c */
+int vnic_claim_slot(struct vnic_priv *priv);
+
+/* vnic_fdb.c */
+void vnic_fdb_learn(struct vnic_priv *priv, const u8 *mac, u32 slot, u64 epoch, u64 now);
+u64 vnic_fdb_destinations(struct vnic_priv *priv, const u8 *mac, u64 now);
+void vnic_fdb_clear(struct vnic_priv *priv);
 
 /* vnic_tx.c */
 int vnic_tx_start(struct vnic_priv *priv);
@@ -251,10 +304,14 @@ void vnic_tx_work(struct work_struct *work);
 /* vnic_rx.c */
 int vnic_rx_start(struct vnic_priv *priv);
 void vnic_rx_stop(struct vnic_priv *priv);
-void vnic_rx_attach(struct vnic_priv *priv, const struct vnic_state_record *r, u64 now);
-void vnic_rx_note_writer(struct vnic_priv *priv, const struct vnic_state_record *r, u64 now);
+void vnic_rx_attach(struct vnic_priv *priv, struct vnic_peer *p,
+		    const struct vnic_state_record *r, u64 now);
+void vnic_rx_note_writer(struct vnic_priv *priv, struct vnic_peer *p,
+			 const struct vnic_state_record *r, u64 now);
 void vnic_rx_poll(struct vnic_priv *priv, u64 now);
-u64 vnic_rx_consumed(struct vnic_priv *priv);
+/* The earliest moment a reader wants to poll; U64_MAX: none does. */
+u64 vnic_rx_next_due(struct vnic_priv *priv);
+u64 vnic_rx_consumed(const struct vnic_peer *p);
 int vnic_napi_poll(struct napi_struct *napi, int budget);
 
 /* vnic_main.c */

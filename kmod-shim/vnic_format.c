@@ -68,6 +68,10 @@
 #define BH_VOLUME_TAG		0x30
 #define BH_RESERVED		0x38
 #define BH_CRC			0x3C
+/* Version 2's extension (FORMAT.md "Block", version 2) */
+#define BH_V2_DESTINATIONS	0x40
+#define BH_V2_RESERVED		0x48
+#define BH_V2_HEADER_CRC	0x4C
 
 #define BLOCK_MAGIC		0x4B424E56	/* "VNBK" as bytes on disk */
 
@@ -79,6 +83,7 @@ static_assert(ST_ACKS + 8 * VNIC_MAX_SLOTS == ST_V1_CRC);
 static_assert(ST_V1_CRC + 4 == VNIC_STATE_V1_BYTES);
 static_assert(ST_V2_CRC + 4 == VNIC_STATE_V2_BYTES);
 static_assert(BH_CRC + 4 == VNIC_BLOCK_HEADER_BYTES);
+static_assert(BH_V2_HEADER_CRC + 4 == VNIC_BLOCK_HEADER_V2_BYTES);
 
 /*
  * The kernel's crc32c() is the raw update (no initial or final inversion);
@@ -304,10 +309,20 @@ enum vnic_decode_error vnic_decode_state_record(const u8 *in, struct vnic_state_
 	return VNIC_DECODE_OK;
 }
 
+/* Version 2: bytes 0x00-0x3B, then 0x40-0x4B, the header alone. */
+static u32 header_crc(const u8 *block)
+{
+	u32 crc = vnic_crc32c(0, block, BH_CRC);
+
+	return vnic_crc32c(crc, block + BH_V2_DESTINATIONS, BH_V2_HEADER_CRC - BH_V2_DESTINATIONS);
+}
+
 void vnic_encode_block_header(const struct vnic_block_header *h, u8 *block)
 {
+	u16 version = h->version == 2 ? 2 : 1;
+
 	put_unaligned_le32(BLOCK_MAGIC, block + BH_MAGIC);
-	put_unaligned_le16(VNIC_FORMAT_VERSION, block + BH_VERSION);
+	put_unaligned_le16(version, block + BH_VERSION);
 	put_unaligned_le16(h->flags, block + BH_FLAGS);
 	put_unaligned_le32(h->slot, block + BH_SLOT);
 	put_unaligned_le32(h->record_count, block + BH_RECORD_COUNT);
@@ -318,6 +333,12 @@ void vnic_encode_block_header(const struct vnic_block_header *h, u8 *block)
 	put_unaligned_le32(h->key_id, block + BH_KEY_ID);
 	put_unaligned_le64(h->volume_tag, block + BH_VOLUME_TAG);
 	put_unaligned_le32(0, block + BH_RESERVED);
+	if (version == 2) {
+		put_unaligned_le64(h->destinations, block + BH_V2_DESTINATIONS);
+		put_unaligned_le32(0, block + BH_V2_RESERVED);
+		/* Before the block CRC, which covers it. */
+		put_unaligned_le32(header_crc(block), block + BH_V2_HEADER_CRC);
+	}
 }
 
 static u32 block_crc(const u8 *block, u32 valid_bytes)
@@ -338,7 +359,7 @@ void vnic_finish_block(u8 *block)
 enum vnic_block_check vnic_decode_block(const u8 *data, u32 have, u32 block_size,
 					struct vnic_block_header *h)
 {
-	u32 least;
+	u32 least, header_bytes;
 
 	memset(h, 0, sizeof(*h));
 	if (have < VNIC_BLOCK_HEADER_BYTES)
@@ -346,8 +367,15 @@ enum vnic_block_check vnic_decode_block(const u8 *data, u32 have, u32 block_size
 	if (get_unaligned_le32(data + BH_MAGIC) != BLOCK_MAGIC)
 		return all_zero(data, VNIC_BLOCK_HEADER_BYTES) ? VNIC_BLOCK_EMPTY
 							       : VNIC_BLOCK_BAD_MAGIC;
-	if (get_unaligned_le16(data + BH_VERSION) != VNIC_FORMAT_VERSION)
+	h->version = get_unaligned_le16(data + BH_VERSION);
+	if (h->version != 1 && h->version != 2)
 		return VNIC_BLOCK_BAD_VERSION;
+	header_bytes = vnic_block_header_bytes(h->version);
+	if (have < header_bytes)
+		return VNIC_BLOCK_NEED_MORE;
+	/* A torn version 2 header fails its own CRC before any field is believed. */
+	if (h->version == 2 && header_crc(data) != get_unaligned_le32(data + BH_V2_HEADER_CRC))
+		return VNIC_BLOCK_BAD_CHECKSUM;
 	h->flags = get_unaligned_le16(data + BH_FLAGS);
 	if ((h->flags & ~(VNIC_BLOCK_AUTHENTICATED | VNIC_BLOCK_ENCRYPTED)) ||
 	    ((h->flags & VNIC_BLOCK_ENCRYPTED) && !(h->flags & VNIC_BLOCK_AUTHENTICATED)))
@@ -360,7 +388,9 @@ enum vnic_block_check vnic_decode_block(const u8 *data, u32 have, u32 block_size
 	h->valid_bytes = get_unaligned_le32(data + BH_VALID_BYTES);
 	h->key_id = get_unaligned_le32(data + BH_KEY_ID);
 	h->volume_tag = get_unaligned_le64(data + BH_VOLUME_TAG);
-	least = VNIC_BLOCK_HEADER_BYTES + ((h->flags & VNIC_BLOCK_AUTHENTICATED) ? 16 : 0);
+	h->destinations = h->version == 2 ? get_unaligned_le64(data + BH_V2_DESTINATIONS)
+					  : VNIC_ALL_DESTINATIONS;
+	least = header_bytes + ((h->flags & VNIC_BLOCK_AUTHENTICATED) ? 16 : 0);
 	/* A torn header looks like this too: valid_bytes cannot size a CRC. */
 	if (h->valid_bytes < least || h->valid_bytes > block_size)
 		return VNIC_BLOCK_BAD_LENGTH;

@@ -15,7 +15,9 @@
 #define VNIC_STATE_STRIDE		4096
 #define VNIC_STATE_V1_BYTES		0x254
 #define VNIC_STATE_V2_BYTES		0x2B4
-#define VNIC_BLOCK_HEADER_BYTES		64
+#define VNIC_BLOCK_HEADER_BYTES		64	/* version 1, a pair's */
+#define VNIC_BLOCK_HEADER_V2_BYTES	80	/* version 2, a shared LUN's: destinations */
+#define VNIC_ALL_DESTINATIONS		(~0ULL)
 #define VNIC_RECORD_HEADER_BYTES	8
 #define VNIC_MIN_BLOCK_SIZE		4096
 #define VNIC_MAX_BLOCK_SIZE		(1024 * 1024)
@@ -89,6 +91,7 @@ enum vnic_block_check {
 };
 
 struct vnic_block_header {
+	u16 version;		/* 1 or 2; 0 encodes as 1 */
 	u16 flags;
 	u32 slot;
 	u32 record_count;
@@ -98,7 +101,19 @@ struct vnic_block_header {
 	u32 valid_bytes;
 	u32 key_id;
 	u64 volume_tag;
+	u64 destinations;	/* version 2: bit j, a frame for slot j */
 };
+
+static inline u32 vnic_block_header_bytes(u16 version)
+{
+	return version == 2 ? VNIC_BLOCK_HEADER_V2_BYTES : VNIC_BLOCK_HEADER_BYTES;
+}
+
+/* Whether a block is for the reader in @slot (version 1 blocks are for everyone). */
+static inline bool vnic_block_for_slot(const struct vnic_block_header *h, u32 slot)
+{
+	return h->version != 2 || slot >= 64 || ((h->destinations >> slot) & 1);
+}
 
 u32 vnic_crc32c(u32 crc, const void *data, size_t len);
 bool vnic_crc32c_self_test(void);
@@ -118,9 +133,13 @@ size_t vnic_encode_state_record(const struct vnic_state_record *r, u8 *out);
 enum vnic_decode_error vnic_decode_state_record(const u8 *in, struct vnic_state_record *r);
 
 void vnic_encode_block_header(const struct vnic_block_header *h, u8 *block);
-/* CRC over the header (less its CRC field) and [64, valid_bytes). */
+/* CRC over the header (less its CRC field) and [64, valid_bytes), so over a version 2 extension too. */
 void vnic_finish_block(u8 *block);
-/* @have: how many bytes of the block are in @data. */
+/*
+ * @have: how many bytes of the block are in @data. VNIC_BLOCK_NEED_MORE for a
+ * version 2 block comes only after its header CRC held: its fields, the
+ * destinations among them, can be trusted without the rest.
+ */
 enum vnic_block_check vnic_decode_block(const u8 *data, u32 have, u32 block_size,
 					struct vnic_block_header *h);
 

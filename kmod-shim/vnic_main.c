@@ -12,6 +12,8 @@
 #include <linux/module.h>
 #include <linux/netdevice.h>
 #include <linux/rtnetlink.h>
+#include <linux/slab.h>
+#include <linux/utsname.h>
 #include <linux/ktime.h>
 #include <net/rtnetlink.h>
 
@@ -36,10 +38,8 @@ int vnic_config_error(struct vnic_priv *priv, int err, const char *fmt, ...)
 
 static void arm_poll(struct vnic_priv *priv, u64 now)
 {
-	u64 due = vnic_state_next_due(priv, now);
+	u64 due = min(vnic_state_next_due(priv, now), vnic_rx_next_due(priv));
 
-	if (priv->rx.attached)
-		due = min(due, priv->rx.next_poll_ns);
 	if (due <= now)
 		queue_work(priv->wq, &priv->poll_work);
 	else
@@ -77,7 +77,56 @@ static void release_resources(struct vnic_priv *priv)
 	vnic_buf_free(&priv->self.record);
 	vnic_volume_close(&priv->send);
 	vnic_volume_close(&priv->recv);
-	memset(&priv->peer, 0, sizeof(priv->peer));
+	vnic_fdb_clear(priv);
+	priv->recv_formatted = false;
+}
+
+/* A shared LUN: one volume, read and written, our slot claimed on it. */
+static int open_shared(struct vnic_priv *priv)
+{
+	struct vnic_config *c = &priv->config;
+	int ret;
+
+	if (c->send_device[0] || c->recv_device[0])
+		return vnic_config_error(priv, -EINVAL,
+					 "volume %s excludes send_device and recv_device (a shared LUN is both): clear them or volume",
+					 c->volume);
+	ret = vnic_volume_open(&priv->send, c->volume, true, priv);
+	if (ret)
+		return vnic_config_error(priv, ret, "volume %s: cannot open it for writing (error %d)",
+					 c->volume, ret);
+	return 0;
+}
+
+/* A mirrored pair: our send volume, and the mirror of the peer's. */
+static int open_pair(struct vnic_priv *priv)
+{
+	struct vnic_config *c = &priv->config;
+	struct net_device *dev = priv->dev;
+	int ret;
+
+	if (!c->send_device[0])
+		return vnic_config_error(priv, -EINVAL,
+					 "send_device is not set (write a block device path to /sys/class/net/%s/vnic/send_device, or a shared LUN's to volume)",
+					 dev->name);
+	if (!c->recv_device[0])
+		return vnic_config_error(priv, -EINVAL,
+					 "recv_device is not set (write a block device path to /sys/class/net/%s/vnic/recv_device)",
+					 dev->name);
+	ret = vnic_volume_open(&priv->send, c->send_device, true, priv);
+	if (ret)
+		return vnic_config_error(priv, ret,
+					 "send_device %s: cannot open it for writing (error %d)",
+					 c->send_device, ret);
+	ret = vnic_volume_open(&priv->recv, c->recv_device, false, NULL);
+	if (ret)
+		return vnic_config_error(priv, ret, "recv_device %s: cannot open it (error %d)",
+					 c->recv_device, ret);
+	if (priv->recv.bdev == priv->send.bdev)
+		return vnic_config_error(priv, -EINVAL,
+					 "recv_device %s is the send_device: a pair needs the peer's volume (a shared LUN is given as volume)",
+					 c->recv_device);
+	return 0;
 }
 
 static int vnic_open(struct net_device *dev)
@@ -87,14 +136,6 @@ static int vnic_open(struct net_device *dev)
 	int ret;
 
 	priv->last_error[0] = '\0';
-	if (!c->send_device[0])
-		return vnic_config_error(priv, -EINVAL,
-					 "send_device is not set (write a block device path to /sys/class/net/%s/vnic/send_device)",
-					 dev->name);
-	if (!c->recv_device[0])
-		return vnic_config_error(priv, -EINVAL,
-					 "recv_device is not set (write a block device path to /sys/class/net/%s/vnic/recv_device)",
-					 dev->name);
 	if (c->dead_after_ms < 3 * c->heartbeat_interval_ms)
 		return vnic_config_error(priv, -EINVAL,
 					 "dead_after_ms %u is less than 3 heartbeat intervals (heartbeat_interval_ms %u)",
@@ -103,24 +144,12 @@ static int vnic_open(struct net_device *dev)
 		return vnic_config_error(priv, -EINVAL, "poll_min_us %u is more than poll_max_us %u",
 					 c->poll_min_us, c->poll_max_us);
 
-	ret = vnic_volume_open(&priv->send, c->send_device, true, priv);
-	if (ret) {
-		vnic_config_error(priv, ret, "send_device %s: cannot open it for writing (error %d)",
-				  c->send_device, ret);
+	priv->shared = c->volume[0] != '\0';
+	priv->slot_lost = false;
+	strscpy(priv->node_name, utsname()->nodename, sizeof(priv->node_name));
+	ret = priv->shared ? open_shared(priv) : open_pair(priv);
+	if (ret)
 		goto fail;
-	}
-	ret = vnic_volume_open(&priv->recv, c->recv_device, false, NULL);
-	if (ret) {
-		vnic_config_error(priv, ret, "recv_device %s: cannot open it (error %d)",
-				  c->recv_device, ret);
-		goto fail;
-	}
-	if (priv->recv.bdev == priv->send.bdev) {
-		ret = vnic_config_error(priv, -EINVAL,
-					"recv_device %s is the send_device: a pair needs the peer's volume",
-					c->recv_device);
-		goto fail;
-	}
 	ret = vnic_buf_alloc(&priv->self.record, VNIC_STATE_STRIDE);
 	if (ret)
 		goto fail;
@@ -142,9 +171,14 @@ static int vnic_open(struct net_device *dev)
 	WRITE_ONCE(priv->running, true);
 	napi_enable(&priv->napi);
 	netif_start_queue(dev);
-	netdev_info(dev, "up: send %s (epoch %016llx, first sequence %llu), recv %s (%s)\n",
-		    c->send_device, priv->self.epoch, priv->self.first_sequence, c->recv_device,
-		    priv->peer.recv_formatted ? "formatted" : "not formatted yet");
+	if (priv->shared)
+		netdev_info(dev, "up: volume %s slot %u of %u (epoch %016llx, first sequence %llu)\n",
+			    c->volume, c->slot, priv->send_sb.slot_count, priv->self.epoch,
+			    priv->self.first_sequence);
+	else
+		netdev_info(dev, "up: send %s (epoch %016llx, first sequence %llu), recv %s (%s)\n",
+			    c->send_device, priv->self.epoch, priv->self.first_sequence,
+			    c->recv_device, priv->recv_formatted ? "formatted" : "not formatted yet");
 	queue_work(priv->wq, &priv->poll_work);
 	return 0;
 fail:
@@ -189,7 +223,8 @@ static void vnic_get_stats64(struct net_device *dev, struct rtnl_link_stats64 *s
 			vnic_counter(priv, VNIC_C_rx_dropped_partial_frames);
 	s->tx_errors = vnic_counter(priv, VNIC_C_tx_write_errors);
 	s->tx_dropped = vnic_counter(priv, VNIC_C_tx_dropped_too_big) +
-			vnic_counter(priv, VNIC_C_tx_dropped_stopped);
+			vnic_counter(priv, VNIC_C_tx_dropped_stopped) +
+			vnic_counter(priv, VNIC_C_tx_dropped_slot_lost);
 }
 
 static int vnic_dev_init(struct net_device *dev)
@@ -341,6 +376,7 @@ static DEVICE_ATTR_RW(name)
 
 VNIC_PATH_ATTR(send_device);
 VNIC_PATH_ATTR(recv_device);
+VNIC_PATH_ATTR(volume);
 VNIC_U32_ATTR(slot, 0, VNIC_MAX_SLOTS - 1, false);
 VNIC_U32_ATTR(peer_slot, 0, VNIC_MAX_SLOTS - 1, false);
 VNIC_U32_ATTR(block_size, VNIC_MIN_BLOCK_SIZE, VNIC_MAX_BLOCK_SIZE, true);
@@ -351,15 +387,88 @@ VNIC_U32_ATTR(lap_after_ms, 0, 600000, false);
 VNIC_U32_ATTR(poll_min_us, 10, 1000000, false);
 VNIC_U32_ATTR(poll_max_us, 10, 1000000, false);
 
+/*
+ * A pair: the peer's state. A shared LUN: the segment's, the best of its
+ * peers' (alive while anyone is; `peers` lists each).
+ */
 static ssize_t peer_state_show(struct device *d, struct device_attribute *a, char *buf)
 {
+	static const enum vnic_peer_state best_first[] = {
+		VNIC_PEER_ALIVE, VNIC_PEER_UNKNOWN, VNIC_PEER_DEAD, VNIC_PEER_STOPPED,
+		VNIC_PEER_NO_VOLUME,
+	};
 	struct vnic_priv *priv = to_priv(d);
+	struct vnic_peer *p;
+	size_t i;
+	ssize_t ret = -ENODEV;
 
-	if (!netif_running(to_net_dev(d)))
-		return sysfs_emit(buf, "down\n");
-	return sysfs_emit(buf, "%s\n", vnic_peer_state_name(READ_ONCE(priv->peer.state)));
+	if (!rtnl_trylock())
+		return restart_syscall();
+	if (!netif_running(to_net_dev(d))) {
+		ret = sysfs_emit(buf, "down\n");
+		goto out;
+	}
+	for (i = 0; i < ARRAY_SIZE(best_first) && ret < 0; i++) {
+		vnic_for_each_peer(priv, p) {
+			if (READ_ONCE(p->state) == best_first[i]) {
+				ret = sysfs_emit(buf, "%s\n", vnic_peer_state_name(best_first[i]));
+				break;
+			}
+		}
+	}
+out:
+	rtnl_unlock();
+	return ret;
 }
 static DEVICE_ATTR_RO(peer_state);
+
+/*
+ * Each peer: its slot, state, where we read its ring, and who its record names.
+ * RTNL keeps the peers from being freed (ndo_stop); the lock, a record from
+ * being copied over while we copy it.
+ */
+static ssize_t peers_show(struct device *d, struct device_attribute *a, char *buf)
+{
+	struct vnic_priv *priv = to_priv(d);
+	struct vnic_state_record *last;
+	struct vnic_peer *p;
+	bool have_record;
+	char who[160];
+	int n = 0;
+
+	last = kmalloc(sizeof(*last), GFP_KERNEL);
+	if (!last)
+		return -ENOMEM;
+	if (!rtnl_trylock()) {
+		kfree(last);
+		return restart_syscall();
+	}
+	if (!netif_running(to_net_dev(d))) {
+		n = sysfs_emit(buf, "down\n");
+		goto out;
+	}
+	vnic_for_each_peer(priv, p) {
+		spin_lock_bh(&priv->lock);
+		have_record = p->have_record;
+		if (have_record)
+			*last = p->last;
+		spin_unlock_bh(&priv->lock);
+		if (!have_record) {
+			n += sysfs_emit_at(buf, n, "slot %u %s\n", p->slot,
+					   vnic_peer_state_name(READ_ONCE(p->state)));
+			continue;
+		}
+		vnic_describe_owner(last, who, sizeof(who));
+		n += sysfs_emit_at(buf, n, "slot %u %s rx_next %llu epoch %016llx %s\n", p->slot,
+				   vnic_peer_state_name(READ_ONCE(p->state)),
+				   READ_ONCE(p->rx.next), READ_ONCE(p->rx.epoch), who);
+	}
+out:
+	rtnl_unlock();
+	kfree(last);
+	return n;
+}
+static DEVICE_ATTR_RO(peers);
 
 static ssize_t last_error_show(struct device *d, struct device_attribute *a, char *buf)
 {
@@ -372,17 +481,30 @@ static ssize_t position_show(struct device *d, struct device_attribute *a, char 
 {
 	struct vnic_priv *priv = to_priv(d);
 
+	ssize_t ret;
+
+	if (!rtnl_trylock())
+		return restart_syscall();
 	if (!netif_running(to_net_dev(d)))
-		return sysfs_emit(buf, "down\n");
-	return sysfs_emit(buf, "epoch %016llx tx_next %llu rx_next %llu rx_epoch %016llx\n",
-			  priv->self.epoch, READ_ONCE(priv->tx.next_sequence),
-			  READ_ONCE(priv->rx.next), READ_ONCE(priv->rx.epoch));
+		ret = sysfs_emit(buf, "down\n");
+	else if (priv->shared)
+		ret = sysfs_emit(buf, "epoch %016llx tx_next %llu slot %u%s\n", priv->self.epoch,
+				 READ_ONCE(priv->tx.next_sequence), priv->config.slot,
+				 READ_ONCE(priv->slot_lost) ? " lost" : "");
+	else
+		ret = sysfs_emit(buf, "epoch %016llx tx_next %llu rx_next %llu rx_epoch %016llx\n",
+				 priv->self.epoch, READ_ONCE(priv->tx.next_sequence),
+				 READ_ONCE(priv->peers[0].rx.next),
+				 READ_ONCE(priv->peers[0].rx.epoch));
+	rtnl_unlock();
+	return ret;
 }
 static DEVICE_ATTR_RO(position);
 
 static struct attribute *vnic_attrs[] = {
 	&dev_attr_send_device.attr,
 	&dev_attr_recv_device.attr,
+	&dev_attr_volume.attr,
 	&dev_attr_slot.attr,
 	&dev_attr_peer_slot.attr,
 	&dev_attr_block_size.attr,
@@ -393,6 +515,7 @@ static struct attribute *vnic_attrs[] = {
 	&dev_attr_poll_min_us.attr,
 	&dev_attr_poll_max_us.attr,
 	&dev_attr_peer_state.attr,
+	&dev_attr_peers.attr,
 	&dev_attr_last_error.attr,
 	&dev_attr_position.attr,
 	NULL,
@@ -423,7 +546,8 @@ static void vnic_setup(struct net_device *dev)
 	priv->dev = dev;
 	spin_lock_init(&priv->lock);
 	skb_queue_head_init(&priv->tx.queue);
-	skb_queue_head_init(&priv->rx.deliver);
+	skb_queue_head_init(&priv->deliver);
+	spin_lock_init(&priv->fdb_lock);
 	INIT_WORK(&priv->tx.work, vnic_tx_work);
 	INIT_WORK(&priv->poll_work, vnic_poll_work);
 	hrtimer_init(&priv->poll_timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS);

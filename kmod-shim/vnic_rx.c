@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Receive: the poll work reads the peer's ring one block at a time, in
+ * Receive: the poll work reads each peer's ring one block at a time, in
  * sequence order, and applies FORMAT.md's "Reading rules": a block is taken
  * only with the right magic, version, CRC, slot, volume tag, sequence and a
  * current epoch; torn or absent blocks are re-read and skipped only after
  * torn_timeout past the moment the writer was known to be past them; a lap
- * resyncs. Frames are built into skbs here and handed to the stack by NAPI.
+ * resyncs. On a shared LUN a block whose destinations leave out our slot is
+ * consumed without being delivered (FORMAT.md "A shared LUN"). Frames are
+ * built into skbs here and handed to the stack by NAPI.
  */
 #include <linux/etherdevice.h>
 #include <linux/math64.h>
@@ -26,26 +28,25 @@
 
 enum slot_state { NOT_YET, INVALID, READY, LAPPED, FAILED };
 
-u64 vnic_rx_consumed(struct vnic_priv *priv)
+u64 vnic_rx_consumed(const struct vnic_peer *p)
 {
-	return priv->rx.attached ? priv->rx.next - 1 : 0;
+	return p->rx.attached ? p->rx.next - 1 : 0;
 }
 
-static void abandon_partial(struct vnic_priv *priv)
+static void abandon_partial(struct vnic_priv *priv, struct vnic_rx *rx)
 {
-	if (priv->rx.partial_open)
+	if (rx->partial_open)
 		vnic_count(priv, VNIC_C_rx_dropped_partial_frames, 1);
-	priv->rx.partial_open = false;
-	priv->rx.partial_length = 0;
+	rx->partial_open = false;
+	rx->partial_length = 0;
 }
 
-static void resync(struct vnic_priv *priv, u64 to, u64 now)
+static void resync(struct vnic_priv *priv, struct vnic_rx *rx, u64 to, u64 now)
 {
-	struct vnic_rx *rx = &priv->rx;
-
-	abandon_partial(priv);
+	abandon_partial(priv, rx);
 	rx->next = to;
 	rx->continuous = false;
+	rx->tail_not_ours = false;
 	rx->past_since_ns = 0;
 	rx->unready_since_ns = 0;
 	rx->waiting_since_ns = 0;
@@ -54,10 +55,8 @@ static void resync(struct vnic_priv *priv, u64 to, u64 now)
 	rx->next_poll_ns = now;
 }
 
-static void advance(struct vnic_priv *priv)
+static void advance(struct vnic_rx *rx)
 {
-	struct vnic_rx *rx = &priv->rx;
-
 	rx->next++;
 	rx->unready_since_ns = 0;
 	rx->waiting_since_ns = 0;
@@ -69,27 +68,32 @@ static void advance(struct vnic_priv *priv)
 }
 
 /* FORMAT.md "Joining": attach at the head, skip what was stamped before we looked. */
-void vnic_rx_attach(struct vnic_priv *priv, const struct vnic_state_record *r, u64 now)
+void vnic_rx_attach(struct vnic_priv *priv, struct vnic_peer *p,
+		    const struct vnic_state_record *r, u64 now)
 {
-	struct vnic_rx *rx = &priv->rx;
+	struct vnic_rx *rx = &p->rx;
 
+	/* A frame split across blocks needs room; without it such frames are dropped, counted. */
+	if (!rx->partial)
+		rx->partial = kvmalloc(VNIC_MAX_FRAME_BYTES, GFP_KERNEL);
 	rx->attached = true;
 	rx->epoch = r->epoch;
 	rx->writer_epoch = r->epoch;
 	rx->writer_first_sequence = r->epoch_first_sequence;
 	rx->writer_head = r->head_sequence;
 	rx->past_head = 0;
-	resync(priv, max3(r->head_sequence, r->epoch_first_sequence, 1ULL), now);
+	resync(priv, rx, max3(r->head_sequence, r->epoch_first_sequence, 1ULL), now);
 	rx->skip_written_before_ns = r->writer_monotonic_ns + ACK_INTERVAL_NS + JOIN_MARGIN_NS;
 	rx->skipping_old = true;
 	rx->poll_interval_ns = (u64)priv->config.poll_min_us * NSEC_PER_USEC;
-	netdev_info(priv->dev, "attached to the peer's ring at sequence %llu, epoch %016llx\n",
-		    rx->next, rx->epoch);
+	netdev_info(priv->dev, "attached to slot %u's ring at sequence %llu, epoch %016llx\n",
+		    p->slot, rx->next, rx->epoch);
 }
 
-void vnic_rx_note_writer(struct vnic_priv *priv, const struct vnic_state_record *r, u64 now)
+void vnic_rx_note_writer(struct vnic_priv *priv, struct vnic_peer *p,
+			 const struct vnic_state_record *r, u64 now)
 {
-	struct vnic_rx *rx = &priv->rx;
+	struct vnic_rx *rx = &p->rx;
 
 	rx->writer_epoch = r->epoch;
 	rx->writer_first_sequence = r->epoch_first_sequence;
@@ -108,7 +112,8 @@ static bool acceptable_epoch(struct vnic_rx *rx, u64 epoch, u64 sequence)
 	       (epoch == rx->writer_epoch && sequence >= rx->writer_first_sequence);
 }
 
-static void deliver_frame(struct vnic_priv *priv, const u8 *bytes, u32 length)
+static void deliver_frame(struct vnic_priv *priv, struct vnic_peer *p, const u8 *bytes,
+			  u32 length)
 {
 	struct net_device *dev = priv->dev;
 	struct virtio_net_hdr vnet;
@@ -133,17 +138,20 @@ static void deliver_frame(struct vnic_priv *priv, const u8 *bytes, u32 length)
 		kfree_skb(skb);
 		return;
 	}
+	/* A learning bridge's rule: the source lives behind the slot that wrote it. */
+	if (priv->shared)
+		vnic_fdb_learn(priv, eth_hdr(skb)->h_source, p->slot, p->rx.epoch, p->rx.last_data_ns);
 	skb->protocol = eth_type_trans(skb, dev);
-	skb_queue_tail(&priv->rx.deliver, skb);
+	skb_queue_tail(&priv->deliver, skb);
 }
 
 /*
- * The records must exactly tile [64, valid_bytes), only the first may lack
+ * The records must exactly tile [header, valid_bytes), only the first may lack
  * FIRST and only the last may lack LAST; otherwise nothing in it is trusted.
  */
 static bool records_well_formed(const u8 *block, const struct vnic_block_header *h)
 {
-	u32 end = h->valid_bytes, pos = VNIC_BLOCK_HEADER_BYTES, i, length;
+	u32 end = h->valid_bytes, pos = vnic_block_header_bytes(h->version), i, length;
 	u16 flags;
 
 	for (i = 0; i < h->record_count; i++) {
@@ -162,77 +170,97 @@ static bool records_well_formed(const u8 *block, const struct vnic_block_header 
 	return pos == end;
 }
 
-static void take_frames(struct vnic_priv *priv, const u8 *block, const struct vnic_block_header *h)
+static void take_frames(struct vnic_priv *priv, struct vnic_peer *p, const u8 *block,
+			const struct vnic_block_header *h)
 {
-	struct vnic_rx *rx = &priv->rx;
-	u32 pos = VNIC_BLOCK_HEADER_BYTES, i, length;
+	struct vnic_rx *rx = &p->rx;
+	u32 pos = vnic_block_header_bytes(h->version), i, length;
+	bool tail_not_ours = rx->tail_not_ours;
 	u16 flags;
 
+	rx->tail_not_ours = false;
 	if (!rx->continuous)
-		abandon_partial(priv);
+		abandon_partial(priv, rx);
 	for (i = 0; i < h->record_count; i++) {
 		const u8 *bytes = block + pos + VNIC_RECORD_HEADER_BYTES;
 
 		vnic_decode_record_header(block + pos, &length, &flags);
 		pos += VNIC_RECORD_HEADER_BYTES + length;
 		if (flags & VNIC_RECORD_FIRST) {
-			abandon_partial(priv);
+			abandon_partial(priv, rx);
 			if (flags & VNIC_RECORD_LAST) {
-				deliver_frame(priv, bytes, length);
+				deliver_frame(priv, p, bytes, length);
+				continue;
+			}
+			if (!rx->partial) {
+				vnic_count(priv, VNIC_C_rx_dropped_partial_frames, 1);
 				continue;
 			}
 			rx->partial_open = true;
 		} else if (!rx->partial_open) {
-			/* The tail of a frame whose head we never saw. */
-			vnic_count(priv, VNIC_C_rx_dropped_partial_frames, 1);
+			/* The tail of a frame whose head we never saw (or that was not for us). */
+			if (!(i == 0 && tail_not_ours))
+				vnic_count(priv, VNIC_C_rx_dropped_partial_frames, 1);
 			continue;
 		}
 		if (rx->partial_length + length > VNIC_MAX_FRAME_BYTES) {
-			abandon_partial(priv);
+			abandon_partial(priv, rx);
 			continue;
 		}
 		memcpy(rx->partial + rx->partial_length, bytes, length);
 		rx->partial_length += length;
 		if (flags & VNIC_RECORD_LAST) {
-			deliver_frame(priv, rx->partial, rx->partial_length);
+			deliver_frame(priv, p, rx->partial, rx->partial_length);
 			rx->partial_open = false;
 			rx->partial_length = 0;
 		}
 	}
 }
 
-/* Reads block rx->next and classifies it; @h is filled for READY and LAPPED. */
-static enum slot_state read_next(struct vnic_priv *priv, struct vnic_block_header *h)
+/* A block not for us, read no further than its header (its CRC held): nothing to deliver. */
+static bool header_only(const struct vnic_priv *priv, const struct vnic_block_header *h)
 {
-	struct vnic_rx *rx = &priv->rx;
-	const struct vnic_superblock *sb = &priv->peer.recv_sb;
-	u32 lbs = priv->recv.logical_block_size;
+	return h->version == 2 && !vnic_block_for_slot(h, priv->config.slot) &&
+	       !(h->flags & VNIC_BLOCK_AUTHENTICATED);
+}
+
+/* Reads block rx->next and classifies it; @h is filled for READY and LAPPED. */
+static enum slot_state read_next(struct vnic_priv *priv, struct vnic_peer *p,
+				 struct vnic_block_header *h)
+{
+	struct vnic_rx *rx = &p->rx;
+	struct vnic_volume *vol = vnic_recv_volume(priv);
+	struct vnic_buf *buf = &priv->rx_block;
+	const struct vnic_superblock *sb = &priv->recv_sb;
+	u32 lbs = vol->logical_block_size;
 	u32 first = min(sb->block_size, max_t(u32, lbs, VNIC_WRITE_UNIT));
-	u64 offset = vnic_block_offset(sb, priv->config.peer_slot, rx->next);
+	u64 offset = vnic_block_offset(sb, p->slot, rx->next);
 	enum vnic_block_check check;
 	u64 laps;
 
 	vnic_count(priv, VNIC_C_rx_reads, 1);
-	if (vnic_volume_read(&priv->recv, &rx->block, 0, offset, first)) {
+	if (vnic_volume_read(vol, buf, 0, offset, first)) {
 		vnic_count(priv, VNIC_C_rx_read_errors, 1);
 		return FAILED;
 	}
-	check = vnic_decode_block(rx->block.data, first, sb->block_size, h);
-	if (check == VNIC_BLOCK_NEED_MORE) {
+	check = vnic_decode_block(buf->data, first, sb->block_size, h);
+	if (check == VNIC_BLOCK_NEED_MORE && header_only(priv, h)) {
+		check = VNIC_BLOCK_OK;
+	} else if (check == VNIC_BLOCK_NEED_MORE) {
 		u32 rest = round_up(h->valid_bytes, lbs) - first;
 
 		vnic_count(priv, VNIC_C_rx_reads, 1);
-		if (vnic_volume_read(&priv->recv, &rx->block, first, offset + first, rest)) {
+		if (vnic_volume_read(vol, buf, first, offset + first, rest)) {
 			vnic_count(priv, VNIC_C_rx_read_errors, 1);
 			return FAILED;
 		}
-		check = vnic_decode_block(rx->block.data, first + rest, sb->block_size, h);
+		check = vnic_decode_block(buf->data, first + rest, sb->block_size, h);
 	}
 	if (check == VNIC_BLOCK_EMPTY)
 		return NOT_YET;
 	if (check != VNIC_BLOCK_OK)
 		return INVALID;	/* torn, or corrupt: re-read until the timeout */
-	if (h->volume_tag != vnic_volume_tag(sb) || h->slot != priv->config.peer_slot)
+	if (h->volume_tag != vnic_volume_tag(sb) || h->slot != p->slot)
 		return NOT_YET;	/* left over from an earlier format */
 	if (h->sequence < rx->next)
 		return NOT_YET;	/* the previous lap */
@@ -257,13 +285,15 @@ static enum slot_state read_next(struct vnic_priv *priv, struct vnic_block_heade
 	return INVALID;
 }
 
-static void take_ready(struct vnic_priv *priv, const struct vnic_block_header *h, u64 now)
+static void take_ready(struct vnic_priv *priv, struct vnic_peer *p,
+		       const struct vnic_block_header *h, u64 now)
 {
-	struct vnic_rx *rx = &priv->rx;
+	struct vnic_rx *rx = &p->rx;
+	const u8 *block = priv->rx_block.data;
 
 	if (h->epoch != rx->epoch) {
-		netdev_info(priv->dev, "peer epoch %016llx -> %016llx at sequence %llu\n",
-			    rx->epoch, h->epoch, rx->next);
+		netdev_info(priv->dev, "slot %u epoch %016llx -> %016llx at sequence %llu\n",
+			    p->slot, rx->epoch, h->epoch, rx->next);
 		rx->epoch = h->epoch;
 		vnic_count(priv, VNIC_C_rx_epoch_changes, 1);
 		rx->continuous = false;
@@ -271,22 +301,31 @@ static void take_ready(struct vnic_priv *priv, const struct vnic_block_header *h
 	if (rx->skipping_old && h->writer_timestamp_ns < rx->skip_written_before_ns) {
 		vnic_count(priv, VNIC_C_rx_skipped_on_attach, 1);
 		rx->continuous = false;
-		advance(priv);
+		advance(rx);
 		return;
 	}
 	rx->skipping_old = false;
-	if (!records_well_formed(rx->block.data, h)) {
-		vnic_count(priv, VNIC_C_rx_malformed_blocks, 1);
-		rx->continuous = false;
-		advance(priv);
-		return;
-	}
-	take_frames(priv, rx->block.data, h);
-	vnic_count(priv, VNIC_C_rx_blocks, 1);
-	rx->continuous = true;
 	rx->last_data_ns = now;
 	rx->poll_interval_ns = (u64)priv->config.poll_min_us * NSEC_PER_USEC;
-	advance(priv);
+	if (!vnic_block_for_slot(h, priv->config.slot)) {
+		/* Consumed in sequence, none of it ours, nor the tail it may leave in the next block. */
+		vnic_count(priv, VNIC_C_rx_blocks_not_ours, 1);
+		abandon_partial(priv, rx);
+		rx->continuous = false;
+		rx->tail_not_ours = true;
+		advance(rx);
+		return;
+	}
+	if (!records_well_formed(block, h)) {
+		vnic_count(priv, VNIC_C_rx_malformed_blocks, 1);
+		rx->continuous = false;
+		advance(rx);
+		return;
+	}
+	take_frames(priv, p, block, h);
+	vnic_count(priv, VNIC_C_rx_blocks, 1);
+	rx->continuous = true;
+	advance(rx);
 }
 
 /*
@@ -295,11 +334,12 @@ static void take_ready(struct vnic_priv *priv, const struct vnic_block_header *h
  * one found damaged too is dated from then, so a burst costs about one
  * torn_timeout, not one per block.
  */
-static void read_ahead_of_damage(struct vnic_priv *priv, u64 now)
+static void read_ahead_of_damage(struct vnic_priv *priv, struct vnic_peer *p, u64 now)
 {
-	struct vnic_rx *rx = &priv->rx;
-	const struct vnic_superblock *sb = &priv->peer.recv_sb;
-	u32 lbs = priv->recv.logical_block_size;
+	struct vnic_rx *rx = &p->rx;
+	struct vnic_volume *vol = vnic_recv_volume(priv);
+	const struct vnic_superblock *sb = &priv->recv_sb;
+	u32 lbs = vol->logical_block_size;
 	u32 first = min(sb->block_size, max_t(u32, lbs, VNIC_WRITE_UNIT));
 	u64 writer_past = rx->writer_epoch == rx->epoch ? rx->writer_head : rx->past_head;
 	struct vnic_block_header h;
@@ -309,11 +349,11 @@ static void read_ahead_of_damage(struct vnic_priv *priv, u64 now)
 	sequence = max(rx->next + 1, rx->ahead_probed_upto);
 	for (; sequence < rx->next + VNIC_RX_AHEAD && sequence < writer_past; sequence++) {
 		vnic_count(priv, VNIC_C_rx_reads, 1);
-		offset = vnic_block_offset(sb, priv->config.peer_slot, sequence);
-		if (vnic_volume_read(&priv->recv, &rx->block, 0, offset, first))
+		offset = vnic_block_offset(sb, p->slot, sequence);
+		if (vnic_volume_read(vol, &priv->rx_block, 0, offset, first))
 			break;
 		rx->ahead_probed_upto = sequence + 1;
-		check = vnic_decode_block(rx->block.data, first, sb->block_size, &h);
+		check = vnic_decode_block(priv->rx_block.data, first, sb->block_size, &h);
 		if (check != VNIC_BLOCK_OK && check != VNIC_BLOCK_EMPTY &&
 		    check != VNIC_BLOCK_NEED_MORE) {
 			rx->ahead_sequence[sequence % VNIC_RX_AHEAD] = sequence;
@@ -323,15 +363,15 @@ static void read_ahead_of_damage(struct vnic_priv *priv, u64 now)
 }
 
 /* One step at rx->next; returns true when it moved on, false to wait. */
-static bool step(struct vnic_priv *priv, u64 now)
+static bool step(struct vnic_priv *priv, struct vnic_peer *p, u64 now)
 {
-	struct vnic_rx *rx = &priv->rx;
+	struct vnic_rx *rx = &p->rx;
 	struct vnic_block_header h;
-	enum slot_state state = read_next(priv, &h);
+	enum slot_state state = read_next(priv, p, &h);
 	u64 since, deadline, target;
 
 	if (state == READY) {
-		take_ready(priv, &h, now);
+		take_ready(priv, p, &h, now);
 		return true;
 	}
 	if (state == LAPPED) {
@@ -340,9 +380,9 @@ static bool step(struct vnic_priv *priv, u64 now)
 			target = max(target, rx->writer_head);
 		vnic_count(priv, VNIC_C_rx_lapped_resyncs, 1);
 		vnic_count(priv, VNIC_C_rx_blocks_lost_lapped, target - rx->next);
-		netdev_warn(priv->dev, "lapped by the writer: %llu blocks lost\n",
-			    target - rx->next);
-		resync(priv, target, now);
+		netdev_warn(priv->dev, "lapped by slot %u's writer: %llu blocks lost\n",
+			    p->slot, target - rx->next);
+		resync(priv, rx, target, now);
 		return true;
 	}
 	/* A restarted writer began further on: what lies between was never written. */
@@ -351,13 +391,13 @@ static bool step(struct vnic_priv *priv, u64 now)
 			   rx->writer_first_sequence - rx->next);
 		vnic_count(priv, VNIC_C_rx_epoch_changes, 1);
 		rx->epoch = rx->writer_epoch;
-		resync(priv, rx->writer_first_sequence, now);
+		resync(priv, rx, rx->writer_first_sequence, now);
 		return true;
 	}
 	if (!rx->unready_since_ns)
 		rx->unready_since_ns = now;
 	if (state == INVALID && rx->past_since_ns)
-		read_ahead_of_damage(priv, now);
+		read_ahead_of_damage(priv, p, now);
 	/*
 	 * Skipped only torn_timeout after the writer was known to be past it and
 	 * after the first read that found it not valid, by a read made after that.
@@ -374,14 +414,14 @@ static bool step(struct vnic_priv *priv, u64 now)
 		if (now >= deadline && rx->read_at_ns >= deadline) {
 			if (state == INVALID) {
 				vnic_count(priv, VNIC_C_rx_corrupt_blocks, 1);
-				net_warn_ratelimited("%s: block %llu damaged: skipped\n",
-						     priv->dev->name, rx->next);
+				net_warn_ratelimited("%s: slot %u block %llu damaged: skipped\n",
+						     priv->dev->name, p->slot, rx->next);
 			} else {
 				vnic_count(priv, VNIC_C_rx_lost_blocks, 1);
 			}
 			rx->continuous = false;
-			abandon_partial(priv);
-			advance(priv);
+			abandon_partial(priv, rx);
+			advance(rx);
 			return true;
 		}
 		rx->next_deadline_ns = deadline;
@@ -392,10 +432,8 @@ static bool step(struct vnic_priv *priv, u64 now)
 	return false;
 }
 
-static void schedule_after_miss(struct vnic_priv *priv, u64 now)
-{
-	struct vnic_rx *rx = &priv->rx;
-	u64 min_ns = (u64)priv->config.poll_min_us * NSEC_PER_USEC;
+static void schedule_after_miss(struct vnic_priv *priv, struct vnic_rx *rx, u64 now)
+{	u64 min_ns = (u64)priv->config.poll_min_us * NSEC_PER_USEC;
 	u64 max_ns = (u64)priv->config.poll_max_us * NSEC_PER_USEC;
 
 	/* Right after data, poll at the shortest interval; then back off to the idle period. */
@@ -408,36 +446,73 @@ static void schedule_after_miss(struct vnic_priv *priv, u64 now)
 		rx->next_poll_ns = min(rx->next_poll_ns, max(now, rx->next_deadline_ns));
 }
 
-void vnic_rx_poll(struct vnic_priv *priv, u64 now)
+/*
+ * A shared LUN's reader polls a ring only while its writer may be writing to
+ * it: alive, or not judged yet. A dead or stopped writer's ring holds nothing
+ * new until its record moves again, and on a LUN of 64 slots polling them all
+ * would cost 6300 reads a second.
+ */
+static bool polled(struct vnic_priv *priv, const struct vnic_peer *p)
 {
-	struct vnic_rx *rx = &priv->rx;
+	if (!p->rx.attached)
+		return false;
+	return !priv->shared || p->state == VNIC_PEER_ALIVE || p->state == VNIC_PEER_UNKNOWN;
+}
+
+static void poll_peer(struct vnic_priv *priv, struct vnic_peer *p, u64 now)
+{
+	struct vnic_rx *rx = &p->rx;
 	int blocks;
 
-	if (READ_ONCE(priv->expect_reply)) {
-		WRITE_ONCE(priv->expect_reply, false);
-		rx->poll_interval_ns = (u64)priv->config.poll_min_us * NSEC_PER_USEC;
-		rx->next_poll_ns = now;
-	}
-	if (!rx->attached || now < rx->next_poll_ns)
+	if (now < rx->next_poll_ns)
 		return;
 	for (blocks = 0; blocks < RX_BLOCKS_PER_TURN; blocks++) {
-		if (skb_queue_len(&rx->deliver) > RX_BACKLOG_LIMIT) {
+		if (skb_queue_len(&priv->deliver) > RX_BACKLOG_LIMIT) {
 			/* The stack is behind: the ring keeps the rest. */
 			rx->next_poll_ns = now + (u64)priv->config.poll_min_us * NSEC_PER_USEC;
 			break;
 		}
 		rx->read_at_ns = ktime_get_ns();
-		if (!step(priv, rx->read_at_ns)) {
-			schedule_after_miss(priv, ktime_get_ns());
+		if (!step(priv, p, rx->read_at_ns)) {
+			schedule_after_miss(priv, rx, ktime_get_ns());
 			break;
 		}
 		rx->next_poll_ns = now;
 	}
-	if (!skb_queue_empty(&rx->deliver)) {
+}
+
+void vnic_rx_poll(struct vnic_priv *priv, u64 now)
+{
+	bool reply = READ_ONCE(priv->expect_reply);
+	struct vnic_peer *p;
+
+	if (reply)
+		WRITE_ONCE(priv->expect_reply, false);
+	vnic_for_each_peer(priv, p) {
+		if (reply) {
+			p->rx.poll_interval_ns = (u64)priv->config.poll_min_us * NSEC_PER_USEC;
+			p->rx.next_poll_ns = now;
+		}
+		if (polled(priv, p))
+			poll_peer(priv, p, now);
+	}
+	if (!skb_queue_empty(&priv->deliver)) {
 		local_bh_disable();
 		napi_schedule(&priv->napi);
 		local_bh_enable();
 	}
+}
+
+u64 vnic_rx_next_due(struct vnic_priv *priv)
+{
+	struct vnic_peer *p;
+	u64 due = U64_MAX;
+
+	vnic_for_each_peer(priv, p) {
+		if (polled(priv, p))
+			due = min(due, p->rx.next_poll_ns);
+	}
+	return due;
 }
 
 int vnic_napi_poll(struct napi_struct *napi, int budget)
@@ -446,39 +521,57 @@ int vnic_napi_poll(struct napi_struct *napi, int budget)
 	struct sk_buff *skb;
 	int done = 0;
 
-	while (done < budget && (skb = skb_dequeue(&priv->rx.deliver))) {
+	while (done < budget && (skb = skb_dequeue(&priv->deliver))) {
 		vnic_count(priv, VNIC_C_rx_frames, 1);
 		vnic_count(priv, VNIC_C_rx_bytes, skb->len + ETH_HLEN);
 		napi_gro_receive(napi, skb);
 		done++;
 	}
-	if (done < budget && napi_complete_done(napi, done) && !skb_queue_empty(&priv->rx.deliver))
+	if (done < budget && napi_complete_done(napi, done) && !skb_queue_empty(&priv->deliver))
 		napi_schedule(napi);
 	return done;
 }
 
+/* The peers (one for a pair, one per slot on a shared LUN) and the read buffer. */
 int vnic_rx_start(struct vnic_priv *priv)
 {
-	struct vnic_rx *rx = &priv->rx;
+	/* A shared LUN's slot count is known once its superblock is read (vnic_state_start). */
+	u32 count = priv->shared ? VNIC_MAX_SLOTS : 1;
+	u32 i;
 	int ret;
 
-	memset(rx, 0, offsetof(struct vnic_rx, partial));
-	/* Big enough for any block size a receive volume may be formatted with. */
-	ret = vnic_buf_alloc(&rx->block, VNIC_MAX_BLOCK_SIZE);
+	/* Big enough for any block size a receive volume may be formatted with, and the table. */
+	ret = vnic_buf_alloc(&priv->rx_block, VNIC_MAX_BLOCK_SIZE);
 	if (ret)
 		return ret;
-	rx->partial = kvmalloc(VNIC_MAX_FRAME_BYTES, GFP_KERNEL);
-	if (!rx->partial) {
-		vnic_buf_free(&rx->block);
+	priv->record_scratch = kzalloc(sizeof(*priv->record_scratch), GFP_KERNEL);
+	priv->peers = kvcalloc(count, sizeof(*priv->peers), GFP_KERNEL);
+	if (!priv->peers || !priv->record_scratch) {
+		vnic_rx_stop(priv);
 		return -ENOMEM;
+	}
+	priv->peer_count = count;
+	for (i = 0; i < count; i++) {
+		struct vnic_peer *p = &priv->peers[i];
+
+		p->slot = priv->shared ? i : priv->config.peer_slot;
+		p->in_use = !priv->shared || i != priv->config.slot;
+		p->state = priv->shared ? VNIC_PEER_UNKNOWN : VNIC_PEER_NO_VOLUME;
 	}
 	return 0;
 }
 
 void vnic_rx_stop(struct vnic_priv *priv)
 {
-	skb_queue_purge(&priv->rx.deliver);
-	kvfree(priv->rx.partial);
-	priv->rx.partial = NULL;
-	vnic_buf_free(&priv->rx.block);
+	u32 i;
+
+	skb_queue_purge(&priv->deliver);
+	for (i = 0; priv->peers && i < priv->peer_count; i++)
+		kvfree(priv->peers[i].rx.partial);
+	kvfree(priv->peers);
+	priv->peers = NULL;
+	priv->peer_count = 0;
+	kfree(priv->record_scratch);
+	priv->record_scratch = NULL;
+	vnic_buf_free(&priv->rx_block);
 }

@@ -3,7 +3,8 @@
  * Transmit: frames queue on the device, and one work item packs whatever has
  * gathered into the next block of our ring and writes it (FORMAT.md "Block"
  * and "Records"). While a write runs, the next frames gather behind it, so a
- * burst shares blocks (group commit) and a lone frame goes out at once.
+ * burst shares blocks (group commit) and a lone frame goes out at once. On a
+ * shared LUN blocks are version 2 and name the slots their frames are for.
  *
  * A record carries what vnicd's TAP carries: a 10-byte little-endian
  * virtio_net_hdr, then the Ethernet frame (FORMAT.md "Frame bytes").
@@ -52,47 +53,69 @@ static int copy_frame_bytes(const struct sk_buff *skb, const u8 *vnet, u32 offse
 }
 
 /*
- * Whether block @sequence may be written: not onto a block the live peer has
- * not consumed yet, unless its ack has stood still for lap_after while we
- * held (a stalled reader is lapped rather than stalling us forever).
+ * Whether block @sequence may be written: not onto a block a live reader has
+ * not consumed yet (the least ack among them, FORMAT.md "Flow control with
+ * many readers"), unless that reader's ack has stood still for lap_after
+ * while we held (a stalled reader is lapped rather than stalling us forever).
+ * An ack of 0 is a node not reading us.
  */
 static bool ring_has_room(struct vnic_priv *priv, u64 sequence, u64 now)
 {
 	struct vnic_tx *tx = &priv->tx;
 	u64 ring = priv->send_sb.ring_blocks;
 	u64 lap_after = (u64)priv->config.lap_after_ms * NSEC_PER_MSEC;
+	bool room = true, blocked = false;
+	struct vnic_peer *p;
 	u64 still_since;
-	bool room;
 
 	spin_lock_bh(&priv->lock);
-	room = !vnic_peer_takes_traffic(priv) || !priv->peer.acked ||
-	       sequence <= priv->peer.acked + ring;
-	if (room) {
-		tx->hold_since_ns = 0;
-	} else {
-		if (!tx->hold_since_ns) {
+	vnic_for_each_peer(priv, p) {
+		if (!vnic_peer_takes_traffic(p) || !p->acked || sequence <= p->acked + ring)
+			continue;
+		if (!blocked && !tx->hold_since_ns) {
 			tx->hold_since_ns = now;
 			vnic_count(priv, VNIC_C_tx_ring_full_holds, 1);
 		}
-		still_since = max(tx->hold_since_ns, priv->peer.acked_moved_ns);
-		if (lap_after && now - still_since >= lap_after)
-			room = true;
+		blocked = true;
+		still_since = max(tx->hold_since_ns, p->acked_moved_ns);
+		if (!lap_after || now - still_since < lap_after)
+			room = false;
 	}
+	if (!blocked)
+		tx->hold_since_ns = 0;
 	spin_unlock_bh(&priv->lock);
 	return room;
 }
 
-/* Packs queued frames into the block; returns the bytes used (64: nothing). */
-static u32 pack_block(struct vnic_priv *priv, struct sk_buff_head *done, u32 *records)
+/* The slots a frame is for: one learnt slot, or every slot (a pair's blocks carry none). */
+static u64 frame_destinations(struct vnic_priv *priv, const struct sk_buff *skb, u64 now)
+{
+	u8 buf[ETH_ALEN];
+	const u8 *dest;
+
+	if (!priv->shared)
+		return VNIC_ALL_DESTINATIONS;
+	dest = skb_header_pointer(skb, 0, ETH_ALEN, buf);
+	return dest ? vnic_fdb_destinations(priv, dest, now) : VNIC_ALL_DESTINATIONS;
+}
+
+/*
+ * Packs queued frames into the block; returns the bytes used (the header's:
+ * nothing). @destinations gets the union of the packed frames' slots.
+ */
+static u32 pack_block(struct vnic_priv *priv, struct sk_buff_head *done, u32 *records,
+		      u64 *destinations)
 {
 	struct vnic_tx *tx = &priv->tx;
 	struct vnic_tx_frame *st = &tx->frame;
 	u32 block_size = priv->send_sb.block_size;
-	u32 used = VNIC_BLOCK_HEADER_BYTES;
+	u32 used = vnic_block_header_bytes(tx->block_version);
 	u8 *block = tx->block.data;
+	u64 now = ktime_get_ns();
 	struct sk_buff *skb;
 
 	*records = 0;
+	*destinations = 0;
 	while ((skb = skb_peek(&tx->queue))) {
 		u32 frame_len = skb->len + VNIC_VNET_HDR_BYTES;
 		u32 room, take;
@@ -107,6 +130,8 @@ static u32 pack_block(struct vnic_priv *priv, struct sk_buff_head *done, u32 *re
 			dev_kfree_skb_any(skb);
 			continue;
 		}
+		/* Every part of a split frame carries the frame's destinations. */
+		*destinations |= frame_destinations(priv, skb, now);
 		room = block_size - used - VNIC_RECORD_HEADER_BYTES;
 		take = min(room, frame_len - st->offset);
 		if (st->offset == 0)
@@ -129,10 +154,13 @@ static u32 pack_block(struct vnic_priv *priv, struct sk_buff_head *done, u32 *re
 	return used;
 }
 
-static void write_block(struct vnic_priv *priv, u64 sequence, u32 used, u32 records)
+static void write_block(struct vnic_priv *priv, u64 sequence, u32 used, u32 records,
+			u64 destinations)
 {
 	struct vnic_tx *tx = &priv->tx;
 	struct vnic_block_header h = {
+		.version = tx->block_version,
+		.destinations = destinations,
 		.slot = priv->config.slot,
 		.record_count = records,
 		.epoch = priv->self.epoch,
@@ -176,18 +204,27 @@ void vnic_tx_work(struct work_struct *work)
 	struct vnic_tx *tx = &priv->tx;
 	struct sk_buff_head done;
 	struct sk_buff *skb;
+	u64 sequence, destinations;
 	u32 used, records;
-	u64 sequence;
 
 	__skb_queue_head_init(&done);
+	if (READ_ONCE(priv->slot_lost)) {
+		/* Another node writes our slot now: nothing of ours may reach the ring. */
+		vnic_count(priv, VNIC_C_tx_dropped_slot_lost, skb_queue_len(&tx->queue));
+		skb_queue_purge(&tx->queue);
+		tx->frame.offset = 0;
+		if (netif_queue_stopped(priv->dev))
+			netif_wake_queue(priv->dev);
+		return;
+	}
 	while (READ_ONCE(priv->running) && !skb_queue_empty(&tx->queue)) {
 		sequence = tx->next_sequence;
 		if (!ring_has_room(priv, sequence, ktime_get_ns()))
-			break;	/* the poll work queues us again when the peer's ack moves */
-		used = pack_block(priv, &done, &records);
+			break;	/* the poll work queues us again when a reader's ack moves */
+		used = pack_block(priv, &done, &records, &destinations);
 		if (!records)
 			continue;
-		write_block(priv, sequence, used, records);
+		write_block(priv, sequence, used, records, destinations);
 		/* As vnicd does: a reply to what we sent is polled for within a fraction of its trip. */
 		WRITE_ONCE(priv->expect_reply, true);
 		queue_work(priv->wq, &priv->poll_work);
@@ -209,6 +246,8 @@ int vnic_tx_start(struct vnic_priv *priv)
 
 	tx->hold_since_ns = 0;
 	tx->frame.offset = 0;
+	/* A pair writes version 1, so a peer of an earlier release keeps reading it. */
+	tx->block_version = priv->shared ? 2 : 1;
 	/* O_DIRECT-style writes are whole logical blocks: 4 KiB or the device's, if larger. */
 	tx->write_unit = min(priv->send_sb.block_size,
 			     max_t(u32, VNIC_WRITE_UNIT, priv->send.logical_block_size));

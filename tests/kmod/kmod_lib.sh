@@ -40,8 +40,8 @@ fail() { echo "FAIL: $*" >&2; kmod_dump >&2; exit 1; }
 lab_fail() { fail "$@"; }
 
 kmod_cleanup() {
-  local status=$?
-  lab_stop_vnicd a KILL 2>/dev/null || true
+  local status=$? side
+  for side in $(lab_sides); do lab_stop_vnicd "$side" KILL 2>/dev/null || true; done
   stop_mirror
   local leftover
   leftover=$(jobs -p)
@@ -172,6 +172,24 @@ kmod_setup() {
   vm_wait "$GUEST" 120
 }
 
+# kmod_setup_shared NODES: the shared-LUN variant of kmod_setup: one volume of NODES slots
+# (shared.vol), the host's nodes a, b, ... in namespaces (their vnicds started by the test), and
+# the guest booted with the LUN as its /dev/vda (cache=none: its bios and the host's O_DIRECT meet
+# in the same file, as two hosts meet on one SAN LUN). The guest's vnic0 takes the last slot.
+kmod_setup_shared() {
+  trap kmod_cleanup EXIT
+  kmod_require
+  lab_set_shared "$1"
+  mkdir -p "$VM_RUN"
+  ${KMOD_MODULE_BUILD:-kmod_build_module}
+  kmod_bundle "$(command -v ethtool)" "$(command -v ip)" "$VNIC_BUILD/tests/e2e/udp_probe" "${KMOD_TOOLS[@]}"
+  mkdir -p "$LAB_RUN" "$LAB_VOL"
+  lab_format_volumes "${KMOD_BLOCK_SIZE:-64K}" "${KMOD_VOLUME_SIZE:-32M}"
+  lab_make_namespaces
+  vm_boot "$GUEST" --quick --mem 512 --disk "$(lab_volume a)" --share "$KMOD_SHARE"
+  vm_wait "$GUEST" 120
+}
+
 # start_mirror [vnic-mirror options]: a.vol copied to a.mirror, as an array mirrors a LUN.
 start_mirror() {
   "$VNIC_MIRROR" --src "$(lab_volume a)" --dst "$LAB_VOL/a.mirror" --stats "$LAB_RUN/mirror.json" \
@@ -220,6 +238,8 @@ guest_carrier_is() { [ "$(guest_carrier)" = "$1" ]; }
 # guest_stat NAME: one counter of `ethtool -S vnic0` in the guest.
 guest_stat() { gx "$(guest_tool ethtool) -S vnic0" | awk -v n="$1:" '$1 == n { print $2 }'; }
 host_ns() { ip netns exec "$(lab_ns a)" "$@"; }
+node_ns() { local side=$1; shift; ip netns exec "$(lab_ns "$side")" "$@"; }  # node_ns SIDE CMD...
+node_stat() { lab_status_json "$1" | jq -r "$2"; }  # node_stat SIDE JQ: a host vnicd's status
 host_stat() { lab_status_json a | jq -r "$1"; }
 host_peer_is() { [ "$(host_stat .peer.state)" = "$1" ]; }
 # host_send_drops: frames on their way to the guest that the host dropped and counted: vnicd on

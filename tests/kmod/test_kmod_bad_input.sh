@@ -56,6 +56,22 @@ refused_up "recv_device /dev/vda is the send_device"
 gx "$(guest_tool vnicctl) format /dev/ram1 --slots 2 --block-size 4K >/dev/null" || fail "vnicctl format of a shared LUN in the guest failed"
 set_attr send_device /dev/ram1
 refused_up "formatted as a shared LUN (2 slots)"
+note "a shared LUN is given as volume, alone, and must be one"
+set_attr volume /dev/ram1
+refused_up "volume /dev/ram1 excludes send_device and recv_device"
+set_attr send_device ""
+set_attr recv_device ""
+set_attr volume /dev/vdb
+refused_up "volume /dev/vdb: formatted as a mirrored pair's volume (1 slot)"
+set_attr volume /dev/ram1
+set_attr slot 5
+refused_up "slot 5 does not exist on volume /dev/ram1 (2 slots)"
+set_attr slot 0
+gx "$IP link set vnic0 up" || fail "vnic0 did not take free slot 0 of the shared LUN /dev/ram1"
+[ "$(gx "cat $SYS/peers")" = "slot 1 unknown" ] || fail "the shared LUN's peers are not slot 1 unknown: $(gx "cat $SYS/peers")"
+gx "$IP link set vnic0 down" || fail "could not bring vnic0 down"
+set_attr volume ""
+set_attr recv_device /dev/vda
 set_attr send_device /dev/vdb
 set_attr block_size 4096
 refused_up "block_size 4096: send_device /dev/vdb is formatted with 65536-byte blocks"

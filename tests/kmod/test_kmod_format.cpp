@@ -11,6 +11,7 @@
 #include "blockxport/block_codec.h"
 #include "blockxport/crc32c.h"
 #include "blockxport/format.h"
+#include "blockxport/format_offsets.h"
 
 extern "C" {
 #include "vnic_format.h"
@@ -172,6 +173,36 @@ TEST_CASE("kmod: an authenticated record is unreadable to the module (it has no 
   CHECK(vnic_decode_state_record(bytes.data(), &decoded) == VNIC_DECODE_NO_KEY);
 }
 
+// The module's side of a block blockxport built: FRAMES as records after the header (the last frame
+// cut at SPLIT_AT, where blockxport's builder cut it), the header from THEIRS' fields, sealed.
+static std::vector<u8> module_block(uint32_t block_size, u16 version, uint64_t destinations,
+                                    const std::vector<std::vector<std::byte>>& frames, size_t split_at,
+                                    const BlockHeader& theirs, vnic_block_header& mh) {
+  std::vector<u8> ours(block_size);
+  u32 used = vnic_block_header_bytes(version), records = 0;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    u32 take = static_cast<u32>(i + 1 < frames.size() ? frames[i].size() : split_at);
+    u16 flags = VNIC_RECORD_FIRST | (take == frames[i].size() ? VNIC_RECORD_LAST : 0);
+    vnic_encode_record_header(ours.data() + used, take, flags);
+    std::memcpy(ours.data() + used + VNIC_RECORD_HEADER_BYTES, frames[i].data(), take);
+    used += VNIC_RECORD_HEADER_BYTES + take;
+    ++records;
+  }
+  mh = vnic_block_header{};
+  mh.version = version;
+  mh.destinations = destinations;
+  mh.slot = theirs.slot;
+  mh.record_count = records;
+  mh.epoch = theirs.epoch;
+  mh.sequence = theirs.sequence;
+  mh.writer_timestamp_ns = theirs.writer_timestamp_ns;
+  mh.valid_bytes = used;
+  mh.volume_tag = theirs.volume_tag;
+  vnic_encode_block_header(&mh, ours.data());
+  vnic_finish_block(ours.data());
+  return ours;
+}
+
 TEST_CASE("kmod: a block the module seals is the block blockxport builds, and each decodes the other's", "[kmod]") {
   const uint32_t block_size = 8192;
   // Three frames, the last split into the next block as vnicd would split it.
@@ -191,26 +222,9 @@ TEST_CASE("kmod: a block the module seals is the block blockxport builds, and ea
   h.volume_tag = 0x4746454443424140ull;
   builder.seal(h, 0);
 
-  std::vector<u8> ours(block_size);
-  u32 used = VNIC_BLOCK_HEADER_BYTES, records = 0;
-  for (size_t i = 0; i < frames.size(); ++i) {
-    u32 take = static_cast<u32>(i + 1 < frames.size() ? frames[i].size() : split_at);
-    u16 flags = VNIC_RECORD_FIRST | (take == frames[i].size() ? VNIC_RECORD_LAST : 0);
-    vnic_encode_record_header(ours.data() + used, take, flags);
-    std::memcpy(ours.data() + used + VNIC_RECORD_HEADER_BYTES, frames[i].data(), take);
-    used += VNIC_RECORD_HEADER_BYTES + take;
-    ++records;
-  }
   vnic_block_header mh{};
-  mh.slot = 0;
-  mh.record_count = records;
-  mh.epoch = h.epoch;
-  mh.sequence = h.sequence;
-  mh.writer_timestamp_ns = h.writer_timestamp_ns;
-  mh.valid_bytes = used;
-  mh.volume_tag = h.volume_tag;
-  vnic_encode_block_header(&mh, ours.data());
-  vnic_finish_block(ours.data());
+  std::vector<u8> ours = module_block(block_size, 1, VNIC_ALL_DESTINATIONS, frames, split_at, h, mh);
+  const u32 used = mh.valid_bytes;
   CHECK(std::memcmp(ours.data(), theirs.data(), block_size) == 0);
 
   auto decoded = decode_block(std::span<const std::byte>(reinterpret_cast<const std::byte*>(ours.data()), block_size), block_size);
@@ -247,4 +261,59 @@ TEST_CASE("kmod: a block the module seals is the block blockxport builds, and ea
   auto flags = ours;
   flags[0x06] = 0x04;  // an unknown flag bit
   CHECK(vnic_decode_block(flags.data(), block_size, block_size, &back) == VNIC_BLOCK_UNKNOWN_FLAGS);
+}
+
+TEST_CASE("kmod: a shared LUN's version 2 block is blockxport's, destinations and header CRC included", "[kmod]") {
+  namespace bh = blockxport::offsets::bh;
+  const uint32_t block_size = 8192;
+  // Two frames for slots 3 and 5, the second split into the next block: the mask is the union.
+  std::vector<std::vector<std::byte>> frames = {std::vector<std::byte>(300, std::byte{0x11}),
+                                                std::vector<std::byte>(9000, std::byte{0x22})};
+  const uint64_t masks[] = {1ull << 3, 1ull << 5};
+  std::vector<std::byte> theirs(block_size);
+  BlockBuilder builder;
+  builder.start(theirs, nullptr, kBlockVersion2);
+  size_t split_at = 0;
+  for (size_t i = 0; i < frames.size(); ++i) split_at = builder.append(frames[i], 0, masks[i]);
+  BlockHeader h;
+  h.slot = 2;
+  h.epoch = 0x1234;
+  h.sequence = 7;
+  h.writer_timestamp_ns = 9'000'000'000ull;
+  h.volume_tag = 0x1122334455667788ull;
+  builder.seal(h, 0);
+
+  vnic_block_header mh{};
+  std::vector<u8> ours = module_block(block_size, 2, masks[0] | masks[1], frames, split_at, h, mh);
+  const u32 used = mh.valid_bytes;
+  CHECK(mh.record_count == 2);
+  CHECK(std::memcmp(ours.data(), theirs.data(), block_size) == 0);
+
+  auto decoded = decode_block(std::span<const std::byte>(reinterpret_cast<const std::byte*>(ours.data()), block_size), block_size);
+  REQUIRE(decoded.check == BlockCheck::ok);
+  CHECK(decoded.header.version == kBlockVersion2);
+  CHECK(decoded.header.destinations == mh.destinations);
+
+  vnic_block_header back{};
+  auto* their_bytes = reinterpret_cast<const u8*>(theirs.data());
+  REQUIRE(vnic_decode_block(their_bytes, block_size, block_size, &back) == VNIC_BLOCK_OK);
+  CHECK(back.version == 2);
+  CHECK(back.destinations == mh.destinations);
+  CHECK(vnic_block_for_slot(&back, 3));
+  CHECK(vnic_block_for_slot(&back, 5));
+  CHECK_FALSE(vnic_block_for_slot(&back, 2));
+  // The first write unit alone: the header is trusted (its own CRC held), the rest is asked for.
+  REQUIRE(vnic_decode_block(their_bytes, 4096, block_size, &back) == VNIC_BLOCK_NEED_MORE);
+  CHECK(back.destinations == mh.destinations);
+  // A flipped destination bit fails the header CRC before any field is believed.
+  auto torn = ours;
+  torn[bh::destinations] ^= 0x01;
+  CHECK(vnic_decode_block(torn.data(), 4096, block_size, &back) == VNIC_BLOCK_BAD_CHECKSUM);
+  // A record byte flipped: the header still checks, the block does not.
+  auto damaged = ours;
+  damaged[used - 1] ^= 1;
+  CHECK(vnic_decode_block(damaged.data(), 4096, block_size, &back) == VNIC_BLOCK_NEED_MORE);
+  CHECK(vnic_decode_block(damaged.data(), block_size, block_size, &back) == VNIC_BLOCK_BAD_CHECKSUM);
+  CHECK(vnic_block_header_bytes(2) == kBlockHeaderV2Bytes);
+  CHECK(bh::header_crc + 4 == kBlockHeaderV2Bytes);
 }

@@ -64,7 +64,7 @@ cat "$LAB_RUN/damage-send.out"
 # emulated guest's acknowledgements lagged (as in the streams above).
 [ "$missing" -ge 1 ] && [ "$missing" -le $(( $(jq .destroyed_frames <<<"$mirror") + drops )) ] ||
   fail "$missing datagrams missing, but the damaged blocks held $(jq .destroyed_frames <<<"$mirror") frames and the host counted $drops drops"
-skips=$(gx "dmesg" | sed -n 's/^\[ *\([0-9.]*\)\] vnic0: block [0-9]* damaged: skipped/\1/p')
+skips=$(gx "dmesg" | sed -n 's/^\[ *\([0-9.]*\)\] vnic0: slot [0-9]* block [0-9]* damaged: skipped/\1/p')
 [ "$(wc -l <<<"$skips")" -eq 4 ] || fail "the guest did not log the 4 damaged blocks it skipped: $skips"
 # A burst shares one torn_timeout (100 ms): the four are skipped together, not 100 ms apart.
 spread=$(awk 'NR == 1 { first = $1 } { last = $1 } END { printf "%d", (last - first) * 1000 }' <<<"$skips")
