@@ -102,45 +102,6 @@ kmod_build_module() {
   kmod_guest_deps "$kver"
 }
 
-# kmod_build_module_dkms: vnic.ko as an admin's machine gets it: the vnic-dkms package (the
-# project's .deb build, shared with the packaging and vm tests) unpacked, then dkms add and dkms
-# build for the guest's kernel from /usr/src/vnic-VERSION as the package installs it. dkms runs
-# in a mount namespace of its own with a scratch /var/lib/dkms, so the host's DKMS state (its
-# tree, its signing key) is untouched. Sets KMOD_DKMS_KO (the built module, also in the share).
-kmod_build_module_dkms() {
-  command -v dkms >/dev/null || vm_skip "dkms is not installed (scripts/install-deps.sh installs it)"
-  kmod_guest_kver
-  local kver=$KMOD_KVER cached deb root version
-  cached=$("$KMOD_REPO/scripts/package-deb-cached.sh" "$VNIC_BUILD/package-cache") || fail "the .deb could not be built"
-  deb=$(ls "$cached"/vnic-dkms_*.deb 2>/dev/null | head -n 1)
-  [ -n "$deb" ] || fail "the package build made no vnic-dkms .deb: $(ls "$cached")"
-  root=$VM_RUN/dkms
-  rm -rf "$root"
-  mkdir -p "$root/files" "$root/tree" "$root/state" "$KMOD_SHARE"
-  dpkg-deb -x "$deb" "$root/files"
-  version=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$root"/files/usr/src/vnic-*/dkms.conf)
-  [ -f "$root/files/usr/src/vnic-$version/dkms.conf" ] ||
-    fail "vnic-dkms: no /usr/src/vnic-$version/dkms.conf ($(cd "$root/files" && find . -type f | head))"
-  mkdir -p /var/lib/dkms
-  unshare -m bash -c '
-    set -e
-    mount --bind "$1/state" /var/lib/dkms
-    args=(-m vnic -v "$2" --sourcetree "$1/files/usr/src" --dkmstree "$1/tree")
-    dkms add "${args[@]}"
-    dkms build "${args[@]}" -k "$3"' _ "$root" "$version" "$kver" >"$VM_RUN/dkms-build.log" 2>&1 ||
-    { cat "$VM_RUN/dkms-build.log" >&2; find "$root/tree" -name make.log -exec cat {} + >&2 || true
-      fail "dkms build of vnic/$version for $kver failed"; }
-  KMOD_DKMS_KO=$(find "$root/tree/vnic/$version/$kver" -name 'vnic.ko*' | head -n 1)
-  [ -n "$KMOD_DKMS_KO" ] || { cat "$VM_RUN/dkms-build.log" >&2; fail "dkms build left no vnic.ko"; }
-  case $KMOD_DKMS_KO in
-    *.ko) cp "$KMOD_DKMS_KO" "$KMOD_SHARE/vnic.ko" ;;
-    *.ko.xz) xz -dc "$KMOD_DKMS_KO" >"$KMOD_SHARE/vnic.ko" ;;
-    *) fail "dkms built $KMOD_DKMS_KO, a compression this test does not unpack" ;;
-  esac
-  KMOD_DKMS_KO=$KMOD_SHARE/vnic.ko
-  kmod_guest_deps "$kver"
-}
-
 # kmod_guest_deps KVER: what vnic.ko needs (libcrc32c), from the guest kernel's own module tree,
 # in load order, into the share: the quick initramfs keeps the harness's module list (another
 # list would be another initramfs).
@@ -155,14 +116,13 @@ kmod_guest_deps() {
   [ -s "$KMOD_SHARE/deps/order" ] || fail "libcrc32c is not in the guest kernel's modules ($VM_IMAGE/modules)"
 }
 
-# kmod_setup: volumes, the module (built by $KMOD_MODULE_BUILD: kmod_build_module unless a test
-# names kmod_build_module_dkms), the tools, the guest booted with both volumes, the host's
+# kmod_setup: volumes, the module (kmod_build_module), the tools, the guest booted with both volumes, the host's
 # namespace. vnicd and the module are started by the test.
 kmod_setup() {
   trap kmod_cleanup EXIT
   kmod_require
   mkdir -p "$VM_RUN"
-  ${KMOD_MODULE_BUILD:-kmod_build_module}
+  kmod_build_module
   kmod_bundle "$(command -v ethtool)" "$(command -v ip)" "$VNIC_BUILD/tests/e2e/udp_probe" "${KMOD_TOOLS[@]}"
   mkdir -p "$LAB_RUN" "$LAB_VOL"
   lab_format_volumes "${KMOD_BLOCK_SIZE:-64K}" "${KMOD_VOLUME_SIZE:-32M}"
@@ -181,7 +141,7 @@ kmod_setup_shared() {
   kmod_require
   lab_set_shared "$1"
   mkdir -p "$VM_RUN"
-  ${KMOD_MODULE_BUILD:-kmod_build_module}
+  kmod_build_module
   kmod_bundle "$(command -v ethtool)" "$(command -v ip)" "$VNIC_BUILD/tests/e2e/udp_probe" "${KMOD_TOOLS[@]}"
   mkdir -p "$LAB_RUN" "$LAB_VOL"
   lab_format_volumes "${KMOD_BLOCK_SIZE:-64K}" "${KMOD_VOLUME_SIZE:-32M}"

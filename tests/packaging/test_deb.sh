@@ -7,7 +7,7 @@
 # scratch root (dpkg --root, maintainer scripts outside a chroot with DPKG_ROOT): removal keeps
 # /etc/vnic and the admin's enablement, purge takes them and /var/lib/vnic, and the vnic user stays.
 # The vnic-dkms package: its sources where DKMS looks, and dh_dkms's maintainer scripts
-# (tests/kmod/test_kmod_dkms.sh builds the module from it and loads it in a guest).
+# (tests/vm/test_kmod_dkms.sh installs it in a booted guest, where DKMS builds and loads the module).
 # Cost: one package build, a full compile (about 9 CPU-minutes: 5 minutes on an idle 2-core
 # machine, 20-30 with the machine shared; less with CMAKE_CXX_COMPILER_LAUNCHER=ccache and a warm
 # cache), lintian 15-35 s, the rest seconds.

@@ -28,6 +28,8 @@ VM_PACKAGES=(
   systemd systemd-sysv udev linux-image-amd64 kmod
   iproute2 iputils-ping procps socat jq
   open-iscsi corosync
+  # kmod.dkms (tests/vm/test_kmod_dkms.sh): DKMS builds the vnic-dkms package in the guest, for its own kernel.
+  dkms linux-headers-amd64
   # vnic's own dependencies (dpkg-deb -f vnic_*.deb Depends): the .deb then installs offline.
   libfmt9 liburing2 libaio1 libnl-3-200 libnl-route-3-200 libsodium23 libsystemd0 libspdlog1.10
   libcap-ng0 libuuid1
