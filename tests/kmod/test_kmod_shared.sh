@@ -127,10 +127,27 @@ gx "ping -c 2 -W 2 $(lab_addr a)" >/dev/null || fail "the guest cannot ping a af
 
 note "the guest frozen past dead_after: vnicd c takes slot 2; thawed, the module writes nothing more"
 qemu_pid=$(cat "$VM_RUN/$GUEST/qemu.pid")
-kill -STOP "$qemu_pid"
-lab_start_vnicd c
-kill -CONT "$qemu_pid"
-lab_wait_until 10 "the guest to find slot 2 taken" gx "grep -q lost $SYS/position"
+# A freeze that lands between the guest's read of the table and its record write leaves that
+# write to go out at the thaw, over c's claim: the last writer keeps the slot, c finds another
+# epoch in it and exits, as the format says. That is the protocol working, not this test's
+# subject (a few ms of every 100): such a run is noted and the freeze made again.
+for attempt in 1 2 3; do
+  kill -STOP "$qemu_pid"
+  lab_start_vnicd c
+  kill -CONT "$qemu_pid"
+  lost=0
+  for _ in $(seq 100); do
+    gx "grep -q lost $SYS/position" && { lost=1; break; }
+    lab_running "$(lab_vnicd_pid c)" || break
+    sleep 0.1
+  done
+  [ $lost = 1 ] && break
+  lab_running "$(lab_vnicd_pid c)" && fail "the guest did not find slot 2 taken within 10 s of its thaw"
+  note "attempt $attempt: the guest's record write in flight at the freeze took the slot back; c left: $(grep -i slot "$LAB_RUN/c.log" | tail -n 1)"
+  lab_stop_vnicd c KILL
+  lab_wait_until 10 "carrier on in the guest again" guest_carrier_is 1
+done
+[ $lost = 1 ] || fail "three freezes in a row landed inside the guest's record write"
 error=$(gx "cat $SYS/last_error")
 note "guest: $error"
 [[ $error == *'slot 2 was taken over by node "c" (vnic0)'* ]] || fail "the guest does not name c as its slot's new owner: '$error'"
